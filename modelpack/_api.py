@@ -1,0 +1,107 @@
+"""The flavor-independent ``save_model`` and ``load_model``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modelpack._save import ModelInfo
+    from modelpack._signature import SignatureLike
+    from modelpack.pyfunc import PyFuncModel
+
+__all__ = ["load_model", "save_model"]
+
+
+def save_model(
+    model: Any,
+    path: str | Path,
+    *,
+    flavor: str | None = None,
+    preprocessor: Any = None,
+    signature: SignatureLike = None,
+    input_example: Any = None,
+    pip_requirements: list[str] | None = None,
+    extra_pip_requirements: list[str] | None = None,
+    code_paths: list[str] | None = None,
+    artifacts: Mapping[str, str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+) -> ModelInfo:
+    """Save any supported model object as a model directory.
+
+    The flavor is picked from the object's type (XGBoost, scikit-learn, a
+    :class:`~modelpack.pyfunc.PythonModel` or a plain callable) unless ``flavor`` names one.
+
+    Parameters
+    ----------
+    model : object
+        The fitted model.
+    path : str or Path
+        Directory to create; written atomically. An existing model is only replaced with
+        ``overwrite=True``.
+    preprocessor : object, optional
+        A fitted transformer applied before the model in ``predict`` (a DictVectorizer gets
+        dict records even when the caller passes a DataFrame).
+    signature : Signature, dict, False or None
+        The model's input/output schema; inferred from ``input_example`` when None; False
+        for none.
+    input_example : DataFrame, list of dicts, dict of columns or ndarray, optional
+        Written as ``input_example.json`` and ``serving_input_example.json``.
+    pip_requirements, extra_pip_requirements : list of str, optional
+        Replace, or add to, the inferred pinned requirements.
+    code_paths : list of str, optional
+        Local files or packages copied into ``code/`` and put on ``sys.path`` at load.
+    artifacts : dict, optional
+        For custom models: files copied into the model, available as ``context.artifacts``.
+    metadata : dict, optional
+        Free-form metadata stored in the manifest.
+    overwrite : bool
+        Replace an existing model at ``path``.
+
+    Returns
+    -------
+    ModelInfo
+    """
+    from modelpack._save import SaveOptions, save
+
+    return save(
+        model,
+        path,
+        SaveOptions(
+            flavor=flavor,
+            flavor_options={"artifacts": dict(artifacts)} if artifacts else {},
+            preprocessor=preprocessor,
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=pip_requirements,
+            extra_pip_requirements=extra_pip_requirements,
+            code_paths=code_paths,
+            metadata=metadata,
+            overwrite=overwrite,
+        ),
+    )
+
+
+def load_model(
+    model_uri: str | Path, *, allow_pickle: bool | None = None, strict_env: bool = False
+) -> PyFuncModel:
+    """Load any model by URI as a :class:`~modelpack.pyfunc.PyFuncModel`.
+
+    Parameters
+    ----------
+    model_uri : str or Path
+        A path, ``file://``, ``runs:/<run_id>/<path>``, ``models:/<name>/<version>``,
+        ``models:/<name>@<alias>``, ``models:/<name>/latest`` or ``models:/<name>/<stage>``.
+    allow_pickle : bool, optional
+        False refuses models that need pickle to load. Default: ``MODELPACK_ALLOW_PICKLE``
+        (on unless set to 0).
+    strict_env : bool
+        Raise instead of warning when the running environment differs from the saved one.
+
+    Every file's digest is verified before anything is deserialized.
+    """
+    from modelpack._load import load_pyfunc
+
+    return load_pyfunc(model_uri, allow_pickle=allow_pickle, strict_env=strict_env)

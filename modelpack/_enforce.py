@@ -1,0 +1,337 @@
+"""Turning caller input into a checked table, and the table into what a model consumes.
+
+This is the per-call hot path of ``predict``, so it avoids pandas unless the caller passed a
+DataFrame or the model needs one, and it only copies a column when a conversion is needed.
+
+Rules (the same in-process and in the server): a missing required column is an error naming
+it; lossless conversions (int to double, int32 to int64, float32 to double, reordered columns)
+happen silently; lossy or nonsense conversions are errors that name the column and both types;
+extra columns are dropped (the caller warns). Values that come from Python or JSON (records,
+dicts of lists) have no declared width, so a float into a ``float`` column or an integral float
+into a ``long`` column is accepted there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from modelpack._signature import ColSpec, Schema, TensorSpec, is_dataframe, python_kind
+from modelpack.exceptions import SchemaError
+
+__all__ = ["Table", "as_table", "enforce_columns", "enforce_tensor"]
+
+
+class Table:
+    """Tabular input held either as a pandas DataFrame or as a dict of 1-D numpy columns."""
+
+    __slots__ = ("columns", "frame", "from_python", "nrows")
+
+    def __init__(
+        self,
+        *,
+        frame: Any = None,
+        columns: dict[str, np.ndarray] | None = None,
+        nrows: int = 0,
+        from_python: bool = False,
+    ) -> None:
+        self.frame = frame
+        self.columns = columns
+        self.nrows = len(frame) if frame is not None else nrows
+        self.from_python = from_python
+
+    @property
+    def names(self) -> list[str]:
+        if self.frame is not None:
+            return [str(c) for c in self.frame.columns]
+        assert self.columns is not None
+        return list(self.columns)
+
+    def to_frame(self) -> Any:
+        if self.frame is not None:
+            return self.frame
+        import pandas as pd
+
+        return pd.DataFrame(self.columns, copy=False)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        if self.frame is not None:
+            return self.frame.to_dict(orient="records")  # type: ignore[no-any-return]
+        assert self.columns is not None
+        names = list(self.columns)
+        rows = zip(*(c.tolist() for c in self.columns.values()))
+        return [dict(zip(names, row)) for row in rows]
+
+    def to_matrix(self) -> np.ndarray:
+        """A 2-D array (float64 when every column is numeric)."""
+        if self.frame is not None:
+            return self.frame.to_numpy()  # type: ignore[no-any-return]
+        assert self.columns is not None
+        cols = list(self.columns.values())
+        if not cols:
+            return np.empty((self.nrows, 0))
+        dtype = np.result_type(*cols) if all(c.dtype.kind in "biuf" for c in cols) else object
+        out = np.empty((self.nrows, len(cols)), dtype=dtype)
+        for i, col in enumerate(cols):
+            out[:, i] = col
+        return out
+
+    @property
+    def is_numeric(self) -> bool:
+        if self.frame is not None:
+            return all(getattr(d, "kind", "O") in "biuf" for d in self.frame.dtypes)
+        assert self.columns is not None
+        return all(c.dtype.kind in "biuf" for c in self.columns.values())
+
+
+def _python_array(values: Sequence[Any]) -> np.ndarray:
+    """A column from Python values, typed by what the values are."""
+    kind = python_kind(values)
+    has_none = any(v is None for v in values)
+    if kind == "double" or (kind == "long" and has_none):
+        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    if kind == "long":
+        try:
+            return np.array(values, dtype=np.int64)
+        except OverflowError:
+            return np.array(values, dtype=object)
+    if kind == "boolean" and not has_none:
+        return np.array(values, dtype=bool)
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(values)
+    return out
+
+
+def _scalar(value: Any) -> bool:
+    return not isinstance(value, (list, tuple, np.ndarray)) and not hasattr(value, "to_numpy")
+
+
+def as_table(data: Any, names: Sequence[str] | None = None) -> Table:
+    """Wrap a DataFrame, list of records, dict of columns or 2-D array as a :class:`Table`.
+
+    ``names`` (the signature's column order) is needed for a plain 2-D array.
+    """
+    if is_dataframe(data):
+        return Table(frame=data)
+    if isinstance(data, Mapping):
+        if all(_scalar(v) for v in data.values()):  # a single record
+            data = [data]
+        else:
+            cols = {
+                str(k): v if isinstance(v, np.ndarray) else _python_array(list(v))
+                for k, v in data.items()
+            }
+            lengths = {len(c) for c in cols.values()}
+            if len(lengths) > 1:
+                raise SchemaError(f"columns have different lengths: {sorted(lengths)}")
+            return Table(columns=cols, nrows=lengths.pop() if lengths else 0, from_python=True)
+    if isinstance(data, (list, tuple)) and data and isinstance(data[0], Mapping):
+        keys: dict[str, None] = dict.fromkeys(names or ())
+        if names is None or any(len(r) != len(keys) or r.keys() - keys.keys() for r in data):
+            for record in data:
+                keys.update(dict.fromkeys(record))
+        cols = {k: _python_array([r.get(k) for r in data]) for k in keys}
+        if names is not None:  # a key absent from every record is missing, not all-None
+            cols = {k: v for k, v in cols.items() if k not in names or any(k in r for r in data)}
+        return Table(columns=cols, nrows=len(data), from_python=True)
+    if isinstance(data, (list, tuple)):
+        data = np.asarray(data)
+    if isinstance(data, np.ndarray):
+        if data.ndim == 1:
+            data = data.reshape(1, -1) if names and len(names) == len(data) else data[:, None]
+        if data.ndim != 2:
+            raise SchemaError(f"expected a 2-D array for tabular input, got {data.ndim} dimensions")
+        if names is None:
+            raise SchemaError(
+                "a plain array needs a signature with column names to say which column is "
+                "which; pass a DataFrame, records or a dict of columns instead"
+            )
+        if data.shape[1] != len(names):
+            raise SchemaError(
+                f"the array has {data.shape[1]} columns but the signature has {len(names)}: "
+                f"{', '.join(names)}"
+            )
+        return Table(columns={n: data[:, i] for i, n in enumerate(names)}, nrows=data.shape[0])
+    raise SchemaError(
+        f"unsupported input type {type(data).__name__}; pass a pandas DataFrame, a list of "
+        "dict records, a dict of columns or a 2-D numpy array"
+    )
+
+
+# ---------------------------------------------------------------------------- coercion
+
+_INT_BITS = {"long": 64, "integer": 32}
+
+
+def _found(arr: np.ndarray) -> str:
+    if arr.dtype.kind == "O":
+        kind = python_kind(arr.tolist())
+        return f"{kind} values" if kind else "values of mixed types"
+    return str(arr.dtype)
+
+
+def _lossy(name: str, target: str, arr: np.ndarray, why: str = "") -> SchemaError:
+    detail = f" ({why})" if why else ""
+    example = ""
+    if arr.dtype.kind in "OUS" and len(arr):
+        example = f", e.g. {arr[0]!r}"
+    return SchemaError(
+        f"column {name!r} expects {target} but got {_found(arr)}{example}{detail}", column=name
+    )
+
+
+def _coerce(name: str, arr: np.ndarray, target: str, from_python: bool) -> np.ndarray:
+    """Return ``arr`` converted to ``target``'s dtype, or raise when that would lose meaning."""
+    kind, size = arr.dtype.kind, arr.dtype.itemsize
+    if kind == "O" and target not in ("string", "binary"):
+        found = python_kind(arr.tolist())
+        if found is None and target != "boolean" and all(v is None for v in arr):
+            found = "double"
+        if found in ("long", "double", "boolean"):
+            return _coerce(name, _python_array(arr.tolist()), target, True)
+        raise _lossy(name, target, arr)
+    if target == "double":
+        if kind == "f":
+            return arr if size == 8 else arr.astype(np.float64)
+        if kind in "iu":
+            return arr.astype(np.float64)
+    elif target == "float":
+        if kind == "f" and (size <= 4 or from_python):
+            return arr if size == 4 else arr.astype(np.float32)
+        if kind in "iu" and (size <= 2 or from_python):
+            return arr.astype(np.float32)
+        if kind in "fiu":
+            raise _lossy(name, target, arr, f"{arr.dtype} does not fit float32 exactly")
+    elif target in _INT_BITS:
+        bits, dtype = _INT_BITS[target], np.int64 if target == "long" else np.int32
+        if kind in "iu":
+            fits = size * 8 <= bits if kind == "i" else size * 8 < bits
+            if fits or (from_python and _in_range(arr, dtype)):
+                return arr if arr.dtype == dtype else arr.astype(dtype)
+            raise _lossy(name, target, arr, f"{arr.dtype} values may not fit {np.dtype(dtype)}")
+        if kind == "f":
+            if from_python and np.all(np.isfinite(arr)) and np.all(arr == np.trunc(arr)):
+                if _in_range(arr, dtype):
+                    return arr.astype(dtype)
+            raise _lossy(name, target, arr, "converting it would drop the fractional part")
+    elif target == "boolean":
+        if kind == "b":
+            return arr
+    elif target in ("string", "binary"):
+        want = str if target == "string" else (bytes, bytearray)
+        if kind == ("U" if target == "string" else "S"):
+            return arr.astype(object)
+        if kind == "O" and all(v is None or isinstance(v, want) for v in arr.tolist()):
+            return arr
+    elif target == "datetime":
+        if kind == "M":
+            return arr
+        if kind in "OU":
+            try:
+                return arr.astype("datetime64[ns]")
+            except (ValueError, TypeError):
+                pass
+    raise _lossy(name, target, arr)
+
+
+def _in_range(arr: np.ndarray, dtype: Any) -> bool:
+    if not len(arr):
+        return True
+    info = np.iinfo(dtype)
+    return bool(arr.min() >= info.min and arr.max() <= info.max)
+
+
+def _frame_dtype_ok(dtype: Any, target: str) -> bool:
+    """Fast check on a DataFrame column's dtype that needs no look at the values."""
+    name = str(dtype)
+    if target == "string":
+        return name in ("str", "string")
+    return name == {
+        "double": "float64",
+        "float": "float32",
+        "long": "int64",
+        "integer": "int32",
+        "boolean": "bool",
+    }.get(target, "") or (target == "datetime" and getattr(dtype, "kind", "") == "M")
+
+
+def enforce_columns(table: Table, schema: Schema) -> tuple[Table, list[str]]:
+    """Check and convert ``table`` against a column schema.
+
+    Returns the converted table holding exactly the schema's columns in schema order (optional
+    ones only when present) and the names of extra columns that were dropped.
+    """
+    specs: list[ColSpec] = schema.columns()
+    present = table.names
+    present_set = set(present)
+    missing = [s.name for s in specs if s.required and s.name not in present_set]
+    if missing:
+        expected = ", ".join(str(s.name) for s in specs)
+        raise SchemaError(
+            f"missing required column(s) {', '.join(map(repr, missing))}; the model expects "
+            f"columns: {expected}",
+            column=str(missing[0]),
+        )
+    wanted = [s for s in specs if s.name in present_set]
+    wanted_names = [str(s.name) for s in wanted]
+    dropped = [n for n in present if n not in set(wanted_names)]
+    if table.frame is not None:
+        return _enforce_frame(table.frame, wanted, wanted_names, present), dropped
+    assert table.columns is not None
+    cols = {
+        str(s.name): _coerce(str(s.name), table.columns[str(s.name)], s.type, table.from_python)
+        for s in wanted
+    }
+    return Table(columns=cols, nrows=table.nrows, from_python=table.from_python), dropped
+
+
+def _enforce_frame(frame: Any, wanted: list[ColSpec], names: list[str], present: list[str]) -> Any:
+    dtypes = dict(zip(present, frame.dtypes))
+    converted: dict[str, np.ndarray] = {}
+    for spec in wanted:
+        name = str(spec.name)
+        if not _frame_dtype_ok(dtypes[name], spec.type):
+            values = frame[name].to_numpy()
+            new = _coerce(name, values, spec.type, from_python=False)
+            if new is not values:
+                converted[name] = new
+    same_layout = names == present and all(isinstance(c, str) for c in frame.columns)
+    if same_layout and not converted:
+        return Table(frame=frame)
+    out = frame.rename(columns=str) if not all(isinstance(c, str) for c in frame.columns) else frame
+    out = out[names] if names != present else out.copy(deep=False)
+    for name, values in converted.items():
+        out[name] = values
+    return Table(frame=out)
+
+
+def enforce_tensor(data: Any, spec: TensorSpec) -> np.ndarray:
+    """Check and convert tensor input against a tensor spec."""
+    if is_dataframe(data):
+        arr = data.to_numpy()
+    elif isinstance(data, np.ndarray):
+        arr = data
+    else:
+        try:
+            arr = np.asarray(data)
+        except (ValueError, TypeError) as e:
+            raise SchemaError(f"cannot read the input as a {spec.dtype} tensor: {e}") from e
+    want = np.dtype(spec.dtype)
+    if arr.dtype != want:
+        ok = np.can_cast(arr.dtype, want, casting="safe") or (
+            arr.dtype.kind in "iu" and want.kind == "f"
+        )
+        if not ok:
+            raise SchemaError(
+                f"input tensor has dtype {arr.dtype} but the model expects {want}; converting "
+                "would lose information"
+            )
+        arr = arr.astype(want)
+    shape = spec.shape
+    if arr.ndim == len(shape) - 1 and len(shape) >= 2:
+        arr = arr.reshape(1, *arr.shape)
+    if arr.ndim != len(shape) or any(s != -1 and s != a for s, a in zip(shape, arr.shape)):
+        raise SchemaError(f"input tensor has shape {arr.shape} but the model expects {shape}")
+    return arr

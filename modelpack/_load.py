@@ -1,0 +1,135 @@
+"""Loading: URI -> local directory -> verified manifest -> flavor -> PyFuncModel."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from modelpack._integrity import verify
+from modelpack._manifest import Manifest, read_manifest
+from modelpack._serialize import PICKLE_FORMATS, load_object, pickle_allowed
+from modelpack._uri import resolve_uri
+from modelpack.exceptions import FlavorNotFoundError, UnsafeModelError
+from modelpack.flavors import Flavor, LoadContext, all_flavors, get_flavor
+from modelpack.pyfunc import PyFuncModel
+
+__all__ = ["implementing_flavor", "load_native", "load_pyfunc", "open_model"]
+
+
+def open_model(uri: str | os.PathLike[str], *, check: bool = True) -> tuple[Path, Manifest]:
+    """Resolve ``uri``, read its manifest and verify every recorded digest."""
+    model_dir = resolve_uri(uri)
+    manifest = read_manifest(model_dir)
+    if check:
+        verify(model_dir, manifest)
+    return model_dir, manifest
+
+
+def implementing_flavor(manifest: Manifest) -> str:
+    """The flavor that implements ``predict`` for this model.
+
+    modelpack writes it as ``python_function.flavor``; for directories written by MLflow it
+    is found from ``loader_module`` (each flavor declares the MLflow module it mirrors).
+    """
+    conf = manifest.pyfunc_conf
+    if not conf:
+        raise FlavorNotFoundError(
+            "this model has no python_function flavor, so it has no uniform predict; load it "
+            f"with its native loader (flavors: {', '.join(manifest.flavors)})"
+        )
+    if "flavor" in conf:
+        return str(conf["flavor"])
+    loader = conf.get("loader_module")
+    if loader == "mlflow.pyfunc.model" or (loader is None and "python_model" in conf):
+        return "python_function"
+    for name in all_flavors():
+        if get_flavor(name).mlflow_module == loader and name in manifest.flavors:
+            return name
+    raise FlavorNotFoundError(
+        f"this model is loaded by {loader!r}, which modelpack does not support; supported: "
+        + ", ".join(sorted(all_flavors())),
+        flavor=str(loader),
+    )
+
+
+def _flavor_conf(manifest: Manifest, name: str) -> dict[str, Any]:
+    return manifest.pyfunc_conf if name == "python_function" else manifest.flavors[name]
+
+
+def _check_pickle(
+    flavor: Flavor, conf: dict[str, Any], manifest: Manifest | None, allow: bool
+) -> None:
+    """Refuse before anything is deserialized, naming every pickle file involved."""
+    if allow:
+        return
+    files = []
+    if flavor.uses_pickle(conf):
+        files.append(flavor.data_path(conf) or flavor.name)
+    pre = manifest.preprocessor if manifest is not None else None
+    if pre is not None and pre.serialization_format in PICKLE_FORMATS:
+        files.append(pre.path)
+    if files:
+        raise UnsafeModelError(
+            f"this model needs pickle to load ({', '.join(files)}), and pickle files can run "
+            "arbitrary code; pickle loading is disallowed (allow_pickle=False or "
+            "MODELPACK_ALLOW_PICKLE=0). Load it with allow_pickle=True only if you trust its "
+            "source, or save it again in a safe format (skops, XGBoost's own)."
+        )
+
+
+def _add_code_paths(model_dir: Path, conf: dict[str, Any]) -> None:
+    code = conf.get("code")
+    if code:
+        path = str(model_dir / code)
+        if path not in sys.path:
+            sys.path.insert(0, path)
+
+
+def load_native(
+    uri: str | os.PathLike[str], flavor_name: str, *, allow_pickle: bool | None = None
+) -> Any:
+    """Load the native object of a given flavor (``modelpack.sklearn.load_model`` etc.)."""
+    model_dir, manifest = open_model(uri)
+    if flavor_name not in manifest.flavors:
+        raise FlavorNotFoundError(
+            f"the model at {uri} has no {flavor_name!r} flavor; it has "
+            f"{', '.join(manifest.flavors)}. Use modelpack.load_model for the uniform interface.",
+            flavor=flavor_name,
+        )
+    flavor = get_flavor(flavor_name)
+    conf = _flavor_conf(manifest, flavor_name)
+    allow = pickle_allowed(allow_pickle)
+    _check_pickle(flavor, conf, None, allow)
+    _add_code_paths(model_dir, conf)
+    return flavor.load(conf, LoadContext(model_dir=model_dir, allow_pickle=allow))
+
+
+def load_pyfunc(
+    uri: str | os.PathLike[str], *, allow_pickle: bool | None = None, strict_env: bool = False
+) -> PyFuncModel:
+    """Load any model behind the uniform predict interface."""
+    model_dir, manifest = open_model(uri)
+    name = implementing_flavor(manifest)
+    flavor = get_flavor(name)
+    conf = _flavor_conf(manifest, name)
+    allow = pickle_allowed(allow_pickle)
+    _check_pickle(flavor, conf, manifest, allow)
+    from modelpack import _envcheck
+
+    _envcheck.check_environment(model_dir, manifest, strict=strict_env)
+    _add_code_paths(model_dir, manifest.pyfunc_conf)
+    native = flavor.load(conf, LoadContext(model_dir=model_dir, allow_pickle=allow))
+    preprocessor = None
+    pre = manifest.preprocessor
+    if pre is not None:
+        preprocessor = load_object(model_dir / pre.path, pre.serialization_format, allow_pickle=allow)
+    return PyFuncModel(
+        manifest=manifest,
+        model_dir=model_dir,
+        flavor=name,
+        predictor=flavor.predictor(native, conf, model_dir),
+        preprocessor=preprocessor,
+        preprocessor_kind=pre.input if pre is not None else None,
+    )

@@ -1,0 +1,113 @@
+"""Model URIs: parsing, and resolution to a local model directory.
+
+Accepted forms::
+
+    path/to/model   /abs/path   file:///abs/path   file:relative/path
+    runs:/<run_id>/<artifact path>
+    models:/<name>/<version>   models:/<name>@<alias>   models:/<name>/latest
+    models:/<name>/<stage>     (Staging, Production, Archived, None)
+
+Every loader, the CLI and the server resolve through :func:`resolve_uri`; ``runs:/`` and
+``models:/`` are answered by the store (``_store``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from modelpack.exceptions import ModelNotFoundError
+
+__all__ = ["STAGES", "ModelURI", "parse_uri", "resolve_uri"]
+
+STAGES = ("None", "Staging", "Production", "Archived")
+
+
+@dataclass(frozen=True)
+class ModelURI:
+    """A parsed model URI. ``kind`` is ``path``, ``runs`` or ``models``."""
+
+    raw: str
+    kind: str
+    path: str | None = None
+    run_id: str | None = None
+    name: str | None = None
+    version: int | None = None
+    alias: str | None = None
+    stage: str | None = None
+    latest: bool = False
+
+
+def _bad(uri: str, why: str) -> ModelNotFoundError:
+    return ModelNotFoundError(f"invalid model URI {uri!r}: {why}", uri=uri)
+
+
+def parse_uri(uri: str | os.PathLike[str]) -> ModelURI:
+    """Parse a model URI without touching the file system or the store."""
+    raw = os.fspath(uri)
+    if raw.startswith("runs:"):
+        rest = raw[len("runs:") :].lstrip("/")
+        run_id, _, path = rest.partition("/")
+        if not run_id or not path:
+            raise _bad(raw, "expected runs:/<run_id>/<artifact path>")
+        return ModelURI(raw, "runs", run_id=run_id, path=path.strip("/"))
+    if raw.startswith("models:"):
+        return _parse_models(raw)
+    if raw.startswith("file:"):
+        parsed = urlparse(raw)
+        if parsed.netloc not in ("", "localhost"):
+            raise _bad(raw, f"file URIs must be local, got host {parsed.netloc!r}")
+        return ModelURI(raw, "path", path=unquote(parsed.path) or ".")
+    scheme = urlparse(raw).scheme
+    if len(scheme) > 1:  # one letter is a Windows drive
+        raise _bad(
+            raw,
+            f"unknown scheme {scheme!r}; use a path, file://, runs:/ or models:/ "
+            "(remote stores: point the store URI at them, see modelpack.set_store_uri)",
+        )
+    return ModelURI(raw, "path", path=raw)
+
+
+def _parse_models(raw: str) -> ModelURI:
+    rest = raw[len("models:") :].lstrip("/")
+    if "@" in rest:
+        name, _, alias = rest.rpartition("@")
+        if not name or not alias or "/" in alias:
+            raise _bad(raw, "expected models:/<name>@<alias>")
+        return ModelURI(raw, "models", name=name, alias=alias)
+    name, _, ref = rest.rpartition("/")
+    if not name or not ref:
+        raise _bad(raw, "expected models:/<name>/<version|stage|latest> or models:/<name>@<alias>")
+    if ref.isdigit():
+        return ModelURI(raw, "models", name=name, version=int(ref))
+    if ref.lower() == "latest":
+        return ModelURI(raw, "models", name=name, latest=True)
+    for stage in STAGES:
+        if ref.lower() == stage.lower():
+            return ModelURI(raw, "models", name=name, stage=stage)
+    raise _bad(
+        raw,
+        f"{ref!r} is not a version number, 'latest', an alias (use @) or a stage "
+        f"({', '.join(STAGES)})",
+    )
+
+
+def resolve_uri(uri: str | os.PathLike[str]) -> Path:
+    """Resolve a model URI to an existing local model directory."""
+    parsed = parse_uri(uri)
+    if parsed.kind == "path":
+        assert parsed.path is not None
+        path = Path(parsed.path).expanduser()
+        if not path.exists():
+            raise ModelNotFoundError(f"no model at {path.absolute()}: the path does not exist", uri=parsed.raw)
+        if not path.is_dir():
+            raise ModelNotFoundError(
+                f"{path} is a file; a model URI names the model directory (the one holding MLmodel)",
+                uri=parsed.raw,
+            )
+        return path.absolute()
+    from modelpack import _store
+
+    return _store.resolve(parsed)

@@ -1,0 +1,53 @@
+"""The ``modelpack`` command line (also ``python -m modelpack``).
+
+Each group of subcommands lives in its own module with a ``register(subparsers)`` function;
+``main`` wires them up. Commands import heavy libraries only when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from modelpack._version import __version__
+from modelpack.exceptions import ModelpackError
+
+__all__ = ["main"]
+
+# Modules that contribute subcommands, in the order their commands are listed in --help.
+_COMMAND_MODULES = [
+    "modelpack.cli._model",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modelpack",
+        description="Package trained models once; save, find, load, serve and ship them.",
+        epilog="Every MODEL_URI accepts a path, file://, runs:/<run_id>/<path>, "
+        "models:/<name>/<version>, models:/<name>@<alias>, models:/<name>/latest or "
+        "models:/<name>/<stage>.",
+    )
+    parser.add_argument("--version", action="version", version=f"modelpack {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except ModelpackError as e:
+        print(f"modelpack: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("modelpack: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,109 @@
+"""The ``python_function`` flavor for custom models: a ``PythonModel`` or a plain callable.
+
+The object is stored with cloudpickle as ``python_model.pkl``; files given as ``artifacts``
+are copied into ``artifacts/`` and handed back through ``context.artifacts`` at load time.
+"""
+
+from __future__ import annotations
+
+import inspect
+import shutil
+from pathlib import Path
+from typing import Any
+
+from modelpack._serialize import dump_object, load_object
+from modelpack.flavors import Flavor, LoadContext, SaveContext
+
+__all__ = ["PythonFunctionFlavor"]
+
+_MODEL_FILE = "python_model"
+
+
+def _copy_artifacts(artifacts: dict[str, str], model_dir: Path) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    root = model_dir / "artifacts"
+    for name, source in artifacts.items():
+        src = Path(source)
+        if not src.exists():
+            raise FileNotFoundError(f"artifact {name!r} points at {source}, which does not exist")
+        root.mkdir(exist_ok=True)
+        dest = root / src.name
+        if dest.exists():
+            dest = root / f"{name}-{src.name}"
+        if src.is_dir():
+            shutil.copytree(src, dest)
+        else:
+            shutil.copy2(src, dest)
+        out[name] = {"path": dest.relative_to(model_dir).as_posix()}
+    return out
+
+
+class _PythonModelPredictor:
+    def __init__(self, model: Any) -> None:
+        from modelpack.pyfunc import PythonModel
+
+        self.model = model
+        self.input_kind = getattr(model, "input_kind", "frame")
+        self.row_wise = bool(getattr(model, "row_wise", False))
+        predict = model.predict
+        names = list(inspect.signature(predict).parameters)
+        # MLflow's older PythonModel.predict takes (context, model_input, params).
+        self._wants_context = bool(names) and names[0] == "context"
+        self._context = getattr(model, "_modelpack_context", None)
+        self._takes_params = "params" in names or not isinstance(model, PythonModel)
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        if self._wants_context:
+            return self.model.predict(self._context, data, params=params)
+        if self._takes_params:
+            return self.model.predict(data, params=params)
+        return self.model.predict(data)
+
+
+class PythonFunctionFlavor(Flavor):
+    name = "python_function"
+    extra = None
+    mlflow_module = None
+
+    def can_save(self, obj: Any) -> bool:
+        from modelpack.pyfunc import PythonModel
+
+        return isinstance(obj, PythonModel) or (callable(obj) and not hasattr(obj, "fit"))
+
+    def save(self, obj: Any, ctx: SaveContext) -> dict[str, Any]:
+        from modelpack.pyfunc import PythonModel, _FunctionModel
+
+        model = obj if isinstance(obj, PythonModel) else _FunctionModel(obj)
+        conf: dict[str, Any] = {}
+        if ctx.options.get("artifacts"):
+            conf["artifacts"] = _copy_artifacts(dict(ctx.options["artifacts"]), ctx.model_dir)
+        name, fmt = dump_object(model, ctx.model_dir, _MODEL_FILE, fmt="cloudpickle")
+        conf["python_model"] = name
+        conf["serialization_format"] = fmt
+        return conf
+
+    def load(self, conf: dict[str, Any], ctx: LoadContext) -> Any:
+        return load_object(
+            ctx.model_dir / conf["python_model"], "cloudpickle", allow_pickle=ctx.allow_pickle
+        )
+
+    def predictor(self, native: Any, conf: dict[str, Any], model_dir: Path) -> Any:
+        from modelpack.pyfunc import PythonModelContext
+
+        artifacts = {
+            name: str((model_dir / entry["path"]).resolve())
+            for name, entry in (conf.get("artifacts") or {}).items()
+        }
+        context = PythonModelContext(artifacts=artifacts, model_config=conf.get("model_config"))
+        native.load_context(context)
+        native._modelpack_context = context
+        return _PythonModelPredictor(native)
+
+    def requirements(self, conf: dict[str, Any]) -> list[str]:
+        return ["cloudpickle"]
+
+    def uses_pickle(self, conf: dict[str, Any]) -> bool:
+        return True
+
+    def data_path(self, conf: dict[str, Any]) -> str | None:
+        return str(conf["python_model"])

@@ -1,0 +1,84 @@
+"""The ``sklearn`` flavor: any scikit-learn estimator or Pipeline.
+
+Stored with skops when skops is installed and trusts every type in the object, with
+cloudpickle otherwise; the choice is recorded as ``serialization_format`` exactly as MLflow
+records it, so either tool can load the other's files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from modelpack._preprocess import input_kind_of
+from modelpack._serialize import PICKLE_FORMATS, dump_object, load_object
+from modelpack.flavors import Flavor, LoadContext, SaveContext, require
+
+__all__ = ["SklearnFlavor", "SklearnPredictor"]
+
+
+def _is_sklearn(obj: Any) -> bool:
+    return any(c.__module__.startswith("sklearn.") for c in type(obj).__mro__)
+
+
+class SklearnPredictor:
+    """Calls ``predict`` (or the chosen method) of a fitted estimator."""
+
+    row_wise = True
+
+    def __init__(self, model: Any, method: str = "predict") -> None:
+        self.model = model
+        self.input_kind = input_kind_of(model)
+        self._predict = getattr(model, method)
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        return self._predict(data)
+
+
+class SklearnFlavor(Flavor):
+    name = "sklearn"
+    extra = "sklearn"
+    mlflow_module = "mlflow.sklearn"
+
+    def can_save(self, obj: Any) -> bool:
+        return _is_sklearn(obj) and hasattr(obj, "predict")
+
+    def save(self, obj: Any, ctx: SaveContext) -> dict[str, Any]:
+        sklearn = require("sklearn", self.extra)
+        fmt = ctx.options.get("serialization_format")
+        name, fmt = dump_object(obj, ctx.model_dir, "model", fmt=fmt)
+        conf: dict[str, Any] = {
+            "pickled_model": name,
+            "serialization_format": fmt,
+            "sklearn_version": sklearn.__version__,
+            "code": None,
+        }
+        method = ctx.options.get("predict_method", "predict")
+        if method != "predict":
+            if not hasattr(obj, method):
+                raise ValueError(f"{type(obj).__name__} has no method {method!r}")
+            conf["predict_fn"] = method
+        return conf
+
+    def load(self, conf: dict[str, Any], ctx: LoadContext) -> Any:
+        require("sklearn", self.extra)
+        fmt = conf.get("serialization_format", "pickle")
+        return load_object(
+            ctx.model_dir / conf["pickled_model"],
+            fmt,
+            allow_pickle=ctx.allow_pickle,
+            trusted=conf.get("skops_trusted_types"),
+        )
+
+    def predictor(self, native: Any, conf: dict[str, Any], model_dir: Path) -> SklearnPredictor:
+        return SklearnPredictor(native, conf.get("predict_fn", "predict"))
+
+    def requirements(self, conf: dict[str, Any]) -> list[str]:
+        fmt = conf.get("serialization_format")
+        return ["scikit-learn"] + ([fmt] if fmt in ("skops", "cloudpickle") else [])
+
+    def uses_pickle(self, conf: dict[str, Any]) -> bool:
+        return conf.get("serialization_format", "pickle") in PICKLE_FORMATS
+
+    def data_path(self, conf: dict[str, Any]) -> str | None:
+        return str(conf["pickled_model"])

@@ -1,0 +1,89 @@
+"""The ``xgboost`` flavor: a Booster or one of XGBoost's scikit-learn classes.
+
+Stored in XGBoost's own ``ubj`` (default) or ``json`` format, never pickled; the native class
+comes back on native load. The manifest entry uses MLflow's keys (``data``, ``model_class``,
+``model_format``, ``xgb_version``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from modelpack._preprocess import input_kind_of
+from modelpack.flavors import Flavor, LoadContext, SaveContext, require
+
+__all__ = ["XGBoostFlavor", "XGBoostPredictor"]
+
+_FORMATS = ("ubj", "json")
+
+
+class XGBoostPredictor:
+    """Predicts with ``inplace_predict`` (no DMatrix copy) where XGBoost allows it."""
+
+    row_wise = True
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self._booster = type(model).__name__ == "Booster"
+        if self._booster:
+            self.input_kind = "frame" if model.feature_names and model.feature_types else "array"
+        else:
+            self.input_kind = input_kind_of(model)
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        if not self._booster:
+            return self.model.predict(data)
+        try:
+            return self.model.inplace_predict(data)
+        except (TypeError, ValueError):
+            import xgboost as xgb
+
+            return self.model.predict(xgb.DMatrix(data))
+
+
+class XGBoostFlavor(Flavor):
+    name = "xgboost"
+    extra = "xgboost"
+    mlflow_module = "mlflow.xgboost"
+
+    def can_save(self, obj: Any) -> bool:
+        return type(obj).__module__.startswith("xgboost.")
+
+    def save(self, obj: Any, ctx: SaveContext) -> dict[str, Any]:
+        xgb = require("xgboost", self.extra)
+        fmt = ctx.options.get("model_format") or "ubj"
+        if fmt not in _FORMATS:
+            raise ValueError(f"model_format must be one of {', '.join(_FORMATS)}, got {fmt!r}")
+        name = f"model.{fmt}"
+        obj.save_model(str(ctx.model_dir / name))
+        cls = type(obj)
+        return {
+            "data": name,
+            "model_class": f"{cls.__module__}.{cls.__qualname__}",
+            "model_format": fmt,
+            "xgb_version": xgb.__version__,
+            "code": None,
+        }
+
+    def load(self, conf: dict[str, Any], ctx: LoadContext) -> Any:
+        require("xgboost", self.extra)
+        module, _, attr = conf.get("model_class", "xgboost.core.Booster").rpartition(".")
+        if module.split(".")[0] != "xgboost":
+            # A manifest must not make us import and instantiate an arbitrary class.
+            raise ValueError(f"model_class {module}.{attr} is not an XGBoost class")
+        model = getattr(importlib.import_module(module), attr)()
+        model.load_model(str(ctx.model_dir / conf["data"]))
+        return model
+
+    def predictor(self, native: Any, conf: dict[str, Any], model_dir: Path) -> XGBoostPredictor:
+        return XGBoostPredictor(native)
+
+    def requirements(self, conf: dict[str, Any]) -> list[str]:
+        from modelpack._env import distribution_of
+
+        return [distribution_of("xgboost") or "xgboost"]
+
+    def data_path(self, conf: dict[str, Any]) -> str | None:
+        return str(conf["data"])

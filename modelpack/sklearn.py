@@ -1,0 +1,76 @@
+"""Save, log and load scikit-learn models (estimators and Pipelines)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modelpack._save import ModelInfo
+    from modelpack._signature import SignatureLike
+
+__all__ = ["load_model", "save_model"]
+
+
+def save_model(
+    sk_model: Any,
+    path: str | Path,
+    *,
+    preprocessor: Any = None,
+    signature: SignatureLike = None,
+    input_example: Any = None,
+    serialization_format: str | None = None,
+    predict_method: str = "predict",
+    pip_requirements: list[str] | None = None,
+    extra_pip_requirements: list[str] | None = None,
+    code_paths: list[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+) -> ModelInfo:
+    """Save a fitted scikit-learn estimator as a model directory.
+
+    Parameters
+    ----------
+    sk_model : estimator
+        Any fitted estimator or Pipeline with ``predict``.
+    path : str or Path
+        Directory to create. An existing model is only replaced with ``overwrite=True``.
+    preprocessor : object, optional
+        A fitted transformer (DictVectorizer, ColumnTransformer, scaler, ...) applied before
+        the model in ``predict``.
+    signature, input_example
+        The input/output schema, or an example to infer it from.
+    serialization_format : {"skops", "cloudpickle", "pickle"}, optional
+        Default: skops when installed and every type in the model is trusted, else cloudpickle.
+    predict_method : str
+        The method ``predict`` calls, e.g. ``"predict_proba"``.
+    """
+    from modelpack._save import SaveOptions, save
+
+    return save(
+        sk_model,
+        path,
+        SaveOptions(
+            flavor="sklearn",
+            flavor_options={
+                "serialization_format": serialization_format,
+                "predict_method": predict_method,
+            },
+            preprocessor=preprocessor,
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=pip_requirements,
+            extra_pip_requirements=extra_pip_requirements,
+            code_paths=code_paths,
+            metadata=metadata,
+            overwrite=overwrite,
+        ),
+    )
+
+
+def load_model(model_uri: str | Path, *, allow_pickle: bool | None = None) -> Any:
+    """Load the native scikit-learn estimator of a model (without its preprocessor)."""
+    from modelpack._load import load_native
+
+    return load_native(model_uri, "sklearn", allow_pickle=allow_pickle)
