@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import pickle
-import warnings
 from pathlib import Path
 from typing import Any
 
-from modelpack.exceptions import ModelpackWarning, UnsafeModelError
+from modelpack._warn import warn
+from modelpack.exceptions import UnsafeModelError
 
 __all__ = [
     "PICKLE_FORMATS",
@@ -102,11 +102,9 @@ def load_object(
     key = str(path.resolve())
     if key not in _announced:
         _announced.add(key)
-        warnings.warn(
+        warn(
             f"loading {path} with {fmt}: pickle files can run code while loading; only load "
-            "models you trust (refuse them with allow_pickle=False)",
-            ModelpackWarning,
-            stacklevel=4,
+            "models you trust (refuse them with allow_pickle=False)"
         )
     with open(path, "rb") as f:
         if fmt == "cloudpickle":

@@ -8,15 +8,15 @@ and calls the model.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelpack._enforce import Table, as_table, enforce_columns, enforce_tensor
+from modelpack._enforce import ColumnEnforcer, Table, as_table, enforce_tensor
 from modelpack._signature import ParamSpec, Schema, Signature
-from modelpack.exceptions import ModelpackWarning, SchemaError
+from modelpack._warn import warn
+from modelpack.exceptions import SchemaError
 
 if TYPE_CHECKING:
     from modelpack._manifest import Manifest
@@ -96,6 +96,11 @@ class PyFuncModel:
             Signature.from_dict(manifest.signature) if manifest.signature else None
         )
         self._inputs: Schema | None = self.signature.inputs if self.signature else None
+        self._enforce = (
+            ColumnEnforcer(self._inputs)
+            if self._inputs is not None and self._inputs.has_names and not self._inputs.is_tensor
+            else None
+        )
         self._params: tuple[ParamSpec, ...] = (
             self.signature.params or () if self.signature else ()
         )
@@ -152,11 +157,11 @@ class PyFuncModel:
             spec = schema.specs[0]
             assert not isinstance(spec, str)
             return enforce_tensor(data, spec)  # type: ignore[arg-type]
-        if schema is None or not schema.has_names:
+        if self._enforce is None:
             if kind == "any" or _passthrough(data, kind):
                 return data
             return _layout(as_table(data), kind)
-        table, dropped = enforce_columns(as_table(data, schema.names), schema)
+        table, dropped = self._enforce(data)
         if dropped:
             self._warn_dropped(dropped)
         return _layout(table, kind)
@@ -165,11 +170,7 @@ class PyFuncModel:
         key = tuple(dropped)
         if key not in self._warned_extra:
             self._warned_extra.add(key)
-            warnings.warn(
-                f"ignoring input column(s) not in the model's signature: {', '.join(dropped)}",
-                ModelpackWarning,
-                stacklevel=4,
-            )
+            warn(f"ignoring input column(s) not in the model's signature: {', '.join(dropped)}")
 
     def _resolve_params(self, params: Mapping[str, Any] | None) -> dict[str, Any] | None:
         if not self._params:

@@ -38,6 +38,12 @@ def _copy_artifacts(artifacts: dict[str, str], model_dir: Path) -> dict[str, dic
     return out
 
 
+def _as_python_model(obj: Any) -> Any:
+    from modelpack.pyfunc import PythonModel, _FunctionModel
+
+    return obj if isinstance(obj, PythonModel) or hasattr(obj, "load_context") else _FunctionModel(obj)
+
+
 class _PythonModelPredictor:
     def __init__(self, model: Any) -> None:
         from modelpack.pyfunc import PythonModel
@@ -71,9 +77,7 @@ class PythonFunctionFlavor(Flavor):
         return isinstance(obj, PythonModel) or (callable(obj) and not hasattr(obj, "fit"))
 
     def save(self, obj: Any, ctx: SaveContext) -> dict[str, Any]:
-        from modelpack.pyfunc import PythonModel, _FunctionModel
-
-        model = obj if isinstance(obj, PythonModel) else _FunctionModel(obj)
+        model = _as_python_model(obj)
         conf: dict[str, Any] = {}
         if ctx.options.get("artifacts"):
             conf["artifacts"] = _copy_artifacts(dict(ctx.options["artifacts"]), ctx.model_dir)
@@ -95,6 +99,7 @@ class PythonFunctionFlavor(Flavor):
             for name, entry in (conf.get("artifacts") or {}).items()
         }
         context = PythonModelContext(artifacts=artifacts, model_config=conf.get("model_config"))
+        native = _as_python_model(native)
         native.load_context(context)
         native._modelpack_context = context
         return _PythonModelPredictor(native)

@@ -1,0 +1,172 @@
+"""Input checks and conversions at predict time, through the public predict interface."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import modelpack
+from modelpack import PythonModel
+from modelpack.exceptions import ModelpackWarning, SchemaError
+
+
+class Echo(PythonModel):
+    """Returns what it receives, so tests can see the converted input."""
+
+    input_kind = "frame"
+
+    def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+        return model_input
+
+
+@pytest.fixture
+def echo(tmp_path: Path) -> modelpack.PyFuncModel:
+    example = pd.DataFrame(
+        {
+            "name": ["a"],
+            "x": np.array([1.0]),
+            "n": np.array([1], dtype=np.int64),
+            "f": np.array([1.0], dtype=np.float32),
+        }
+    )
+    modelpack.save_model(Echo(), tmp_path / "echo", input_example=example)
+    return modelpack.load_model(tmp_path / "echo")
+
+
+def test_lossless_conversions_are_silent(echo: modelpack.PyFuncModel) -> None:
+    frame = pd.DataFrame(
+        {
+            "f": np.array([2.0], dtype=np.float32),
+            "n": np.array([7], dtype=np.int32),  # int32 -> int64
+            "x": np.array([3], dtype=np.int64),  # int -> double
+            "name": ["b"],
+        }
+    )  # columns reordered
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = echo.predict(frame)
+    assert list(out.columns) == ["name", "x", "n", "f"]
+    assert out["x"].dtype == np.float64 and out["x"].iloc[0] == 3.0
+    assert out["n"].dtype == np.int64 and out["n"].iloc[0] == 7
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        pytest.param("x", "abc", "column 'x' expects double but got string values", id="str-in-double"),
+        pytest.param("n", 1.5, "column 'n' expects long", id="fraction-in-long"),
+        pytest.param("name", 3, "column 'name' expects string but got long", id="int-in-string"),
+        pytest.param("x", True, "column 'x' expects double but got boolean", id="bool-in-double"),
+    ],
+)
+def test_nonsense_conversions_name_column_and_types(
+    echo: modelpack.PyFuncModel, column: str, value: object, message: str
+) -> None:
+    record = {"name": "a", "x": 1.0, "n": 1, "f": 1.0, column: value}
+    with pytest.raises(SchemaError, match=message) as info:
+        echo.predict([record])
+    assert info.value.column == column
+
+
+def test_lossy_dtype_conversion_from_dataframe(echo: modelpack.PyFuncModel) -> None:
+    frame = pd.DataFrame({"name": ["a"], "x": [1.0], "n": [1], "f": np.array([1.0])})
+    with pytest.raises(SchemaError, match="column .f. expects float but got double \\(float64\\)"):
+        echo.predict(frame)
+
+
+def test_values_from_python_have_no_width(echo: modelpack.PyFuncModel) -> None:
+    out = echo.predict([{"name": "a", "x": 1, "n": 2.0, "f": 0.5}])
+    assert out["n"].dtype == np.int64 and out["n"].iloc[0] == 2
+    assert out["f"].dtype == np.float32
+
+
+def test_missing_column_is_named(echo: modelpack.PyFuncModel) -> None:
+    with pytest.raises(SchemaError, match="missing required column.*'n'") as info:
+        echo.predict([{"name": "a", "x": 1.0, "f": 1.0}])
+    assert info.value.column == "n"
+
+
+def test_extra_columns_dropped_with_one_warning(echo: modelpack.PyFuncModel) -> None:
+    record = {"name": "a", "x": 1.0, "n": 1, "f": 1.0, "junk": 9}
+    with pytest.warns(ModelpackWarning, match="junk"):
+        out = echo.predict([record])
+    assert "junk" not in out.columns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        echo.predict([record])  # the same extra columns warn only once
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda: pd.DataFrame({"name": ["a", "b"], "x": [1.0, 2.0], "n": [1, 2], "f": np.array([1, 2], np.float32)}), id="dataframe"),
+        pytest.param(lambda: [{"name": "a", "x": 1.0, "n": 1, "f": 1.0}, {"name": "b", "x": 2.0, "n": 2, "f": 2.0}], id="records"),
+        pytest.param(lambda: {"name": ["a", "b"], "x": [1.0, 2.0], "n": [1, 2], "f": [1.0, 2.0]}, id="dict-of-columns"),
+        pytest.param(lambda: np.array([["a", 1.0, 1, 1.0], ["b", 2.0, 2, 2.0]], dtype=object), id="2d-array"),
+    ],
+)
+def test_every_input_form_gives_the_same_table(echo: modelpack.PyFuncModel, make: Any) -> None:
+    out = echo.predict(make())
+    assert out["name"].tolist() == ["a", "b"]
+    assert out["x"].tolist() == [1.0, 2.0]
+    assert out["n"].tolist() == [1, 2]
+
+
+def test_array_needs_matching_width(echo: modelpack.PyFuncModel) -> None:
+    with pytest.raises(SchemaError, match="3 columns but the signature has 4"):
+        echo.predict(np.zeros((1, 3)))
+
+
+def test_unsupported_input_type(echo: modelpack.PyFuncModel) -> None:
+    with pytest.raises(SchemaError, match="unsupported input type"):
+        echo.predict(42)
+
+
+def test_all_double_fast_path_matches_general_path(tmp_path: Path) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [0.5, 0.1, 0.9]})
+    lr = LinearRegression().fit(frame.to_numpy(), [1.0, 2.0, 3.0])
+    modelpack.save_model(lr, tmp_path / "lr", input_example=frame)
+    model = modelpack.load_model(tmp_path / "lr")
+    expected = lr.predict(frame.to_numpy())
+    np.testing.assert_allclose(model.predict(frame.to_dict("records")), expected)
+    np.testing.assert_allclose(model.predict(frame), expected)
+    np.testing.assert_allclose(model.predict(frame.to_numpy()), expected)
+    np.testing.assert_allclose(model.predict([{"b": 0.5, "a": 1}]), expected[:1])
+    with pytest.raises(SchemaError, match="column 'a' expects double but got string"):
+        model.predict([{"a": "1.0", "b": 0.5}])
+
+
+def test_tensor_signature(tmp_path: Path) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    X = np.arange(12, dtype=np.float64).reshape(4, 3)
+    lr = LinearRegression().fit(X, X.sum(axis=1))
+    modelpack.save_model(lr, tmp_path / "t", input_example=X[:2])
+    model = modelpack.load_model(tmp_path / "t")
+    np.testing.assert_allclose(model.predict(X.astype(np.int64)), lr.predict(X))
+    with pytest.raises(SchemaError, match=r"shape \(2, 2\)"):
+        model.predict(np.zeros((2, 2)))
+    with pytest.raises(SchemaError, match="dtype <U1"):
+        model.predict(np.array([["a", "b", "c"]]))
+
+
+def test_params_are_checked(tmp_path: Path) -> None:
+    class Scale(PythonModel):
+        def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+            assert params is not None
+            return model_input["x"].to_numpy() * params["factor"]
+
+    sig = modelpack.infer_signature(pd.DataFrame({"x": [1.0]}), params={"factor": 2.0})
+    modelpack.save_model(Scale(), tmp_path / "s", signature=sig)
+    model = modelpack.load_model(tmp_path / "s")
+    assert model.predict([{"x": 3.0}]).tolist() == [6.0]
+    assert model.predict([{"x": 3.0}], params={"factor": 10.0}).tolist() == [30.0]
+    with pytest.raises(SchemaError, match="unknown parameter.*speed"):
+        model.predict([{"x": 3.0}], params={"speed": 1})

@@ -1,0 +1,133 @@
+"""The public surface: exact names, light import, lazy submodules, third-party flavors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import modelpack
+from modelpack.flavors import Flavor, get_flavor, register_flavor
+
+EXPECTED_CORE = {
+    "__version__", "save_model", "load_model", "ModelInfo", "PyFuncModel", "PythonModel",
+    "Signature", "Schema", "ColSpec", "TensorSpec", "ParamSpec", "infer_signature", "Flavor",
+    "register_flavor", "exceptions", "pyfunc", "sklearn", "xgboost",
+}
+
+
+def test_public_names_include_the_core_api() -> None:
+    assert EXPECTED_CORE <= set(modelpack.__all__)
+    for name in modelpack.__all__:
+        assert getattr(modelpack, name) is not None, name
+    assert len(modelpack.__all__) == len(set(modelpack.__all__))
+
+
+def test_unknown_attribute() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        modelpack.nope  # noqa: B018
+
+
+def test_import_is_light() -> None:
+    code = textwrap.dedent(
+        """
+        import json, sys
+        import modelpack
+        heavy = ["numpy", "pandas", "sklearn", "xgboost", "starlette", "uvicorn", "skops",
+                 "cloudpickle", "pyarrow", "mlflow", "scipy"]
+        print(json.dumps([m for m in heavy if m in sys.modules]))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
+
+
+def test_cli_help_is_light() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys; from modelpack.cli import build_parser; build_parser();"
+         " print(sorted(m for m in ('numpy','pandas','sklearn','xgboost') if m in sys.modules))"],
+        capture_output=True, text=True, check=True,
+    )
+    assert out.stdout.strip() == "[]"
+
+
+class _Dummy(Flavor):
+    name = "sklearn"
+
+    def save(self, obj, ctx):  # type: ignore[no-untyped-def]
+        return {}
+
+    def load(self, conf, ctx):  # type: ignore[no-untyped-def]
+        return None
+
+    def predictor(self, native, conf, model_dir):  # type: ignore[no-untyped-def]
+        return None
+
+
+def test_registering_a_taken_name_is_an_error() -> None:
+    with pytest.raises(ValueError, match="already registered"):
+        register_flavor(_Dummy)
+
+
+def test_third_party_flavor_through_entry_points(tmp_path: Path) -> None:
+    """A package installed with a 'modelpack.flavors' entry point is found by name."""
+    pkg = tmp_path / "site"
+    (pkg / "constflavor").mkdir(parents=True)
+    (pkg / "constflavor" / "__init__.py").write_text(
+        textwrap.dedent(
+            """
+            from modelpack.flavors import Flavor
+
+            class Const:
+                def __init__(self, value):
+                    self.value = value
+
+            class _Pred:
+                input_kind = "any"
+                row_wise = True
+                def __init__(self, value):
+                    self.value = value
+                def predict(self, data, params=None):
+                    return [self.value] * len(data)
+
+            class ConstFlavor(Flavor):
+                name = "const"
+                def can_save(self, obj):
+                    return isinstance(obj, Const)
+                def save(self, obj, ctx):
+                    (ctx.model_dir / "value.txt").write_text(str(obj.value))
+                    return {"data": "value.txt"}
+                def load(self, conf, ctx):
+                    return Const(float((ctx.model_dir / conf["data"]).read_text()))
+                def predictor(self, native, conf, model_dir):
+                    return _Pred(native.value)
+            """
+        )
+    )
+    info = pkg / "constflavor-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: constflavor\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[modelpack.flavors]\nconst = constflavor:ConstFlavor\n")
+    code = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(pkg)!r})
+        import modelpack
+        from constflavor import Const
+        modelpack.save_model(Const(7.0), {str(tmp_path / "m")!r})
+        m = modelpack.load_model({str(tmp_path / "m")!r})
+        print(m.flavor, m.predict([1, 2, 3]))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "const [7.0, 7.0, 7.0]"
+
+
+def test_builtin_flavors_resolve() -> None:
+    assert get_flavor("sklearn").name == "sklearn"
+    assert get_flavor("xgboost").mlflow_module == "mlflow.xgboost"
