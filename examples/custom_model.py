@@ -1,6 +1,6 @@
 """A custom PythonModel that reads an artifact (a surcharge table) shipped inside the model.
 
-    python examples/custom_model.py
+python examples/custom_model.py
 """
 
 from __future__ import annotations

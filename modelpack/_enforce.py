@@ -118,7 +118,7 @@ class Table:
         if self.matrix is not None:
             return self.matrix
         if self.frame is not None:
-            return self.frame.to_numpy()  # type: ignore[no-any-return]
+            return self.frame.to_numpy()
         assert self.columns is not None
         cols = list(self.columns.values())
         if not cols:
@@ -266,9 +266,11 @@ def _coerce(name: str, arr: np.ndarray, target: str, from_python: bool) -> np.nd
                 return arr if arr.dtype == dtype else arr.astype(dtype)
             raise _lossy(name, target, arr, f"{arr.dtype} values may not fit {np.dtype(dtype)}")
         if kind == "f":
-            if from_python and np.all(np.isfinite(arr)) and np.all(arr == np.trunc(arr)):
-                if _in_range(arr, dtype):
-                    return arr.astype(dtype)
+            integral = (
+                from_python and bool(np.all(np.isfinite(arr))) and np.all(arr == np.trunc(arr))
+            )
+            if integral and _in_range(arr, dtype):
+                return arr.astype(dtype)
             raise _lossy(name, target, arr, "converting it would drop the fractional part")
     elif target == "boolean":
         if kind == "b":
@@ -322,7 +324,11 @@ class _FramePlan:
     __slots__ = ("check", "dropped", "numeric", "passthrough", "present")
 
     def __init__(
-        self, present: list[str], check: list[ColSpec], dropped: list[str], passthrough: bool,
+        self,
+        present: list[str],
+        check: list[ColSpec],
+        dropped: list[str],
+        passthrough: bool,
         numeric: bool,
     ) -> None:
         self.present = present
@@ -439,7 +445,9 @@ class ColumnEnforcer:
     def _plan(self, frame: Any, present: list[str], dtypes: list[Any]) -> _FramePlan:
         by_name = dict(zip(present, dtypes))
         self._missing(set(by_name))
-        check = [s for s in self.specs if s.name in by_name and not _dtype_ok(by_name[s.name], s.type)]
+        check = [
+            s for s in self.specs if s.name in by_name and not _dtype_ok(by_name[s.name], s.type)
+        ]
         dropped = [n for n in present if n not in self._name_set]
         layout_same = present == self.names and all(isinstance(c, str) for c in frame.columns)
         numeric = all(getattr(d, "kind", "O") in "biuf" for d in dtypes)

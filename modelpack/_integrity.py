@@ -86,9 +86,7 @@ def verify(model_dir: str | Path, manifest: Manifest, *, strict: bool = False) -
     """
     if not manifest.written_by_modelpack:
         return  # MLflow-written directories carry no digests
-    problems = [
-        p for p in find_problems(model_dir, manifest) if strict or p.kind != "unlisted"
-    ]
+    problems = [p for p in find_problems(model_dir, manifest) if strict or p.kind != "unlisted"]
     if problems:
         first = problems[0]
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""

@@ -161,7 +161,9 @@ class Manifest:
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, path: str | None = None) -> Manifest:
         if not isinstance(data, dict):
-            raise ManifestError(f"MLmodel must hold a mapping, got {type(data).__name__}", path=path)
+            raise ManifestError(
+                f"MLmodel must hold a mapping, got {type(data).__name__}", path=path
+            )
         data = dict(data)
         flavors = data.pop("flavors", None)
         if not isinstance(flavors, dict) or not flavors:
@@ -188,7 +190,9 @@ def _upgrade(block: dict[str, Any], *, path: str | None) -> dict[str, Any]:
     try:
         version = int(block["format_version"])
     except (KeyError, TypeError, ValueError) as e:
-        raise ManifestError("MLmodel 'modelpack.format_version' is missing or invalid", path=path) from e
+        raise ManifestError(
+            "MLmodel 'modelpack.format_version' is missing or invalid", path=path
+        ) from e
     if version > FORMAT_VERSION:
         raise ManifestError(
             f"this model was written with modelpack format version {version}, but this modelpack "

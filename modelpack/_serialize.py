@@ -51,7 +51,7 @@ def _skops_bytes(obj: Any) -> bytes | None:
             return None
     except Exception:  # skops refuses some objects outright; cloudpickle handles them
         return None
-    return data  # type: ignore[no-any-return]
+    return data
 
 
 def dump_object(obj: Any, directory: Path, stem: str, *, fmt: str | None = None) -> tuple[str, str]:

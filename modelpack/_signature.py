@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -191,7 +191,7 @@ class Signature:
 
 
 #: what ``signature=`` accepts: a Signature, its MLflow dict form, None to infer, False for none
-SignatureLike = Union[Signature, Mapping[str, Any], bool, None]
+SignatureLike = Signature | Mapping[str, Any] | bool | None
 
 
 def _opt_shape(shape: Sequence[int] | None) -> tuple[int, ...] | None:
@@ -205,7 +205,11 @@ _KIND_TYPES = {"b": "boolean", "f": "double", "M": "datetime"}
 
 def _dtype_type(dtype: np.dtype[Any]) -> str | None:
     if dtype.kind in "iu":
-        return "long" if dtype.itemsize > 4 or dtype.kind == "u" and dtype.itemsize == 4 else "integer"
+        return (
+            "long"
+            if dtype.itemsize > 4 or (dtype.kind == "u" and dtype.itemsize == 4)
+            else "integer"
+        )
     if dtype.kind == "f":
         return "float" if dtype.itemsize <= 4 else "double"
     if dtype.kind == "U":
@@ -269,9 +273,7 @@ def infer_schema(data: Any) -> Schema:
         names: dict[str, None] = {}
         for record in data:
             names.update(dict.fromkeys(record))
-        return Schema(
-            tuple(ColSpec(_column_type(n, [r.get(n) for r in data]), n) for n in names)
-        )
+        return Schema(tuple(ColSpec(_column_type(n, [r.get(n) for r in data]), n) for n in names))
     if hasattr(data, "tocsr"):  # scipy sparse matrix
         return Schema((TensorSpec(data.dtype.name, (-1, data.shape[1])),))
     if isinstance(data, Sequence):

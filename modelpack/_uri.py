@@ -101,7 +101,9 @@ def resolve_uri(uri: str | os.PathLike[str]) -> Path:
         assert parsed.path is not None
         path = Path(parsed.path).expanduser()
         if not path.exists():
-            raise ModelNotFoundError(f"no model at {path.absolute()}: the path does not exist", uri=parsed.raw)
+            raise ModelNotFoundError(
+                f"no model at {path.absolute()}: the path does not exist", uri=parsed.raw
+            )
         if not path.is_dir():
             raise ModelNotFoundError(
                 f"{path} is a file; a model URI names the model directory (the one holding MLmodel)",

@@ -101,10 +101,10 @@ class PyFuncModel:
             if self._inputs is not None and self._inputs.has_names and not self._inputs.is_tensor
             else None
         )
-        self._params: tuple[ParamSpec, ...] = (
-            self.signature.params or () if self.signature else ()
+        self._params: tuple[ParamSpec, ...] = self.signature.params or () if self.signature else ()
+        self._kind: str = (
+            preprocessor_kind or "array" if preprocessor is not None else predictor.input_kind
         )
-        self._kind = preprocessor_kind if preprocessor is not None else predictor.input_kind
         self._transform = preprocessor.transform if preprocessor is not None else None
         self._warned_extra: set[tuple[str, ...]] = set()
 
@@ -250,4 +250,3 @@ def load_model(
     from modelpack._load import load_pyfunc
 
     return load_pyfunc(model_uri, allow_pickle=allow_pickle, strict_env=strict_env)
-

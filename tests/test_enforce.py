@@ -58,7 +58,9 @@ def test_lossless_conversions_are_silent(echo: modelpack.PyFuncModel) -> None:
 @pytest.mark.parametrize(
     ("column", "value", "message"),
     [
-        pytest.param("x", "abc", "column 'x' expects double but got string values", id="str-in-double"),
+        pytest.param(
+            "x", "abc", "column 'x' expects double but got string values", id="str-in-double"
+        ),
         pytest.param("n", 1.5, "column 'n' expects long", id="fraction-in-long"),
         pytest.param("name", 3, "column 'name' expects string but got long", id="int-in-string"),
         pytest.param("x", True, "column 'x' expects double but got boolean", id="bool-in-double"),
@@ -104,10 +106,31 @@ def test_extra_columns_dropped_with_one_warning(echo: modelpack.PyFuncModel) -> 
 @pytest.mark.parametrize(
     "make",
     [
-        pytest.param(lambda: pd.DataFrame({"name": ["a", "b"], "x": [1.0, 2.0], "n": [1, 2], "f": np.array([1, 2], np.float32)}), id="dataframe"),
-        pytest.param(lambda: [{"name": "a", "x": 1.0, "n": 1, "f": 1.0}, {"name": "b", "x": 2.0, "n": 2, "f": 2.0}], id="records"),
-        pytest.param(lambda: {"name": ["a", "b"], "x": [1.0, 2.0], "n": [1, 2], "f": [1.0, 2.0]}, id="dict-of-columns"),
-        pytest.param(lambda: np.array([["a", 1.0, 1, 1.0], ["b", 2.0, 2, 2.0]], dtype=object), id="2d-array"),
+        pytest.param(
+            lambda: pd.DataFrame(
+                {
+                    "name": ["a", "b"],
+                    "x": [1.0, 2.0],
+                    "n": [1, 2],
+                    "f": np.array([1, 2], np.float32),
+                }
+            ),
+            id="dataframe",
+        ),
+        pytest.param(
+            lambda: [
+                {"name": "a", "x": 1.0, "n": 1, "f": 1.0},
+                {"name": "b", "x": 2.0, "n": 2, "f": 2.0},
+            ],
+            id="records",
+        ),
+        pytest.param(
+            lambda: {"name": ["a", "b"], "x": [1.0, 2.0], "n": [1, 2], "f": [1.0, 2.0]},
+            id="dict-of-columns",
+        ),
+        pytest.param(
+            lambda: np.array([["a", 1.0, 1, 1.0], ["b", 2.0, 2, 2.0]], dtype=object), id="2d-array"
+        ),
     ],
 )
 def test_every_input_form_gives_the_same_table(echo: modelpack.PyFuncModel, make: Any) -> None:

@@ -25,8 +25,14 @@ def test_round_trip_keeps_unknown_keys(tmp_path: Path) -> None:
 
 def test_mlflow_keys_are_top_level(taxi_model_dir: Path) -> None:
     data = yaml.safe_load((taxi_model_dir / "MLmodel").read_text())
-    for key in ("flavors", "model_uuid", "utc_time_created", "signature", "model_size_bytes",
-                "saved_input_example_info"):
+    for key in (
+        "flavors",
+        "model_uuid",
+        "utc_time_created",
+        "signature",
+        "model_size_bytes",
+        "saved_input_example_info",
+    ):
         assert key in data, key
     assert data["modelpack"]["format_version"] == FORMAT_VERSION
     assert data["modelpack"]["preprocessor"]["input"] == "records"

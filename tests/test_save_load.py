@@ -187,7 +187,10 @@ def test_requirements_are_pinned_and_minimal(taxi_model_dir: Path) -> None:
 
 def test_pip_requirements_replace_and_extend(tmp_path: Path, taxi_dv_lr: Any) -> None:
     modelpack.save_model(
-        taxi_dv_lr[1], tmp_path / "a", pip_requirements=["scikit-learn"], extra_pip_requirements=["x==1"]
+        taxi_dv_lr[1],
+        tmp_path / "a",
+        pip_requirements=["scikit-learn"],
+        extra_pip_requirements=["x==1"],
     )
     assert (tmp_path / "a" / "requirements.txt").read_text().split() == ["scikit-learn", "x==1"]
 
@@ -225,7 +228,9 @@ def test_custom_model_with_artifact(tmp_path: Path) -> None:
 
 
 def test_plain_callable(tmp_path: Path) -> None:
-    modelpack.save_model(lambda df: (df["x"] * 3).tolist(), tmp_path / "f", input_example={"x": [1.0]})
+    modelpack.save_model(
+        lambda df: (df["x"] * 3).tolist(), tmp_path / "f", input_example={"x": [1.0]}
+    )
     assert modelpack.load_model(tmp_path / "f").predict({"x": [2.0]}) == [6.0]
 
 

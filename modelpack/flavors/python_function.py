@@ -41,7 +41,9 @@ def _copy_artifacts(artifacts: dict[str, str], model_dir: Path) -> dict[str, dic
 def _as_python_model(obj: Any) -> Any:
     from modelpack.pyfunc import PythonModel, _FunctionModel
 
-    return obj if isinstance(obj, PythonModel) or hasattr(obj, "load_context") else _FunctionModel(obj)
+    return (
+        obj if isinstance(obj, PythonModel) or hasattr(obj, "load_context") else _FunctionModel(obj)
+    )
 
 
 class _PythonModelPredictor:
