@@ -13,8 +13,29 @@ from typing import TYPE_CHECKING, Any
 from modelpack._version import __version__
 
 if TYPE_CHECKING:
-    from modelpack import exceptions, pyfunc, sklearn, xgboost
-    from modelpack._api import load_model, save_model
+    from modelpack import exceptions, pyfunc, serving, sklearn, xgboost
+    from modelpack._api import load_model, log_model, save_model
+    from modelpack._registry import (
+        create_registered_model,
+        delete_alias,
+        delete_model_version,
+        delete_model_version_tag,
+        delete_registered_model,
+        delete_registered_model_tag,
+        get_latest_versions,
+        get_model_version,
+        get_model_version_by_alias,
+        get_registered_model,
+        register_model,
+        search_model_versions,
+        search_registered_models,
+        set_alias,
+        set_model_version_tag,
+        set_registered_model_tag,
+        transition_model_version_stage,
+        update_model_version,
+        update_registered_model,
+    )
     from modelpack._save import ModelInfo
     from modelpack._signature import (
         ColSpec,
@@ -24,6 +45,31 @@ if TYPE_CHECKING:
         TensorSpec,
         infer_signature,
     )
+    from modelpack._store import get_store_uri, set_store_uri
+    from modelpack._store._entities import (
+        Experiment,
+        Metric,
+        ModelVersion,
+        RegisteredModel,
+        Run,
+    )
+    from modelpack._tracking import (
+        ActiveRun,
+        active_run,
+        end_run,
+        get_metric_history,
+        get_run,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        search_runs,
+        set_experiment,
+        set_tag,
+        set_tags,
+        start_run,
+    )
+    from modelpack.batch import predict_file, spark_udf
     from modelpack.flavors import Flavor, register_flavor
     from modelpack.pyfunc import PyFuncModel, PythonModel
 
@@ -31,6 +77,47 @@ if TYPE_CHECKING:
 _LAZY: dict[str, str] = {
     "save_model": "modelpack._api:save_model",
     "load_model": "modelpack._api:load_model",
+    "log_model": "modelpack._api:log_model",
+    "set_store_uri": "modelpack._store:set_store_uri",
+    "get_store_uri": "modelpack._store:get_store_uri",
+    "start_run": "modelpack._tracking:start_run",
+    "active_run": "modelpack._tracking:active_run",
+    "end_run": "modelpack._tracking:end_run",
+    "log_param": "modelpack._tracking:log_param",
+    "log_params": "modelpack._tracking:log_params",
+    "log_metric": "modelpack._tracking:log_metric",
+    "log_metrics": "modelpack._tracking:log_metrics",
+    "set_tag": "modelpack._tracking:set_tag",
+    "set_tags": "modelpack._tracking:set_tags",
+    "set_experiment": "modelpack._tracking:set_experiment",
+    "get_run": "modelpack._tracking:get_run",
+    "get_metric_history": "modelpack._tracking:get_metric_history",
+    "search_runs": "modelpack._tracking:search_runs",
+    "ActiveRun": "modelpack._tracking:ActiveRun",
+    "register_model": "modelpack._registry:register_model",
+    "create_registered_model": "modelpack._registry:create_registered_model",
+    "get_registered_model": "modelpack._registry:get_registered_model",
+    "search_registered_models": "modelpack._registry:search_registered_models",
+    "update_registered_model": "modelpack._registry:update_registered_model",
+    "delete_registered_model": "modelpack._registry:delete_registered_model",
+    "set_registered_model_tag": "modelpack._registry:set_registered_model_tag",
+    "delete_registered_model_tag": "modelpack._registry:delete_registered_model_tag",
+    "get_model_version": "modelpack._registry:get_model_version",
+    "get_model_version_by_alias": "modelpack._registry:get_model_version_by_alias",
+    "get_latest_versions": "modelpack._registry:get_latest_versions",
+    "search_model_versions": "modelpack._registry:search_model_versions",
+    "update_model_version": "modelpack._registry:update_model_version",
+    "delete_model_version": "modelpack._registry:delete_model_version",
+    "set_model_version_tag": "modelpack._registry:set_model_version_tag",
+    "delete_model_version_tag": "modelpack._registry:delete_model_version_tag",
+    "set_alias": "modelpack._registry:set_alias",
+    "delete_alias": "modelpack._registry:delete_alias",
+    "transition_model_version_stage": "modelpack._registry:transition_model_version_stage",
+    "Run": "modelpack._store._entities:Run",
+    "Experiment": "modelpack._store._entities:Experiment",
+    "Metric": "modelpack._store._entities:Metric",
+    "ModelVersion": "modelpack._store._entities:ModelVersion",
+    "RegisteredModel": "modelpack._store._entities:RegisteredModel",
     "ModelInfo": "modelpack._save:ModelInfo",
     "PyFuncModel": "modelpack.pyfunc:PyFuncModel",
     "PythonModel": "modelpack.pyfunc:PythonModel",
@@ -40,12 +127,15 @@ _LAZY: dict[str, str] = {
     "TensorSpec": "modelpack._signature:TensorSpec",
     "ParamSpec": "modelpack._signature:ParamSpec",
     "infer_signature": "modelpack._signature:infer_signature",
+    "predict_file": "modelpack.batch:predict_file",
+    "spark_udf": "modelpack.batch:spark_udf",
     "Flavor": "modelpack.flavors:Flavor",
     "register_flavor": "modelpack.flavors:register_flavor",
     "exceptions": "modelpack.exceptions",
     "pyfunc": "modelpack.pyfunc",
     "sklearn": "modelpack.sklearn",
     "xgboost": "modelpack.xgboost",
+    "serving": "modelpack.serving",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from modelpack._signature import SignatureLike
     from modelpack.pyfunc import PyFuncModel
 
-__all__ = ["load_model", "save_model"]
+__all__ = ["load_model", "log_model", "save_model"]
 
 
 def save_model(
@@ -81,6 +81,60 @@ def save_model(
             metadata=metadata,
             overwrite=overwrite,
         ),
+    )
+
+
+def log_model(
+    model: Any,
+    name: str = "model",
+    *,
+    flavor: str | None = None,
+    preprocessor: Any = None,
+    signature: SignatureLike = None,
+    input_example: Any = None,
+    pip_requirements: list[str] | None = None,
+    extra_pip_requirements: list[str] | None = None,
+    code_paths: list[str] | None = None,
+    artifacts: Mapping[str, str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    registered_model_name: str | None = None,
+) -> ModelInfo:
+    """Log any supported model into the active run (or a run of its own).
+
+    Takes the arguments of :func:`save_model` with two differences:
+
+    Parameters
+    ----------
+    name : str
+        The model's path inside the run (default ``"model"``); the model is then
+        ``runs:/<run_id>/<name>``.
+    registered_model_name : str, optional
+        Also register the logged model as the next version of this name.
+
+    Returns
+    -------
+    ModelInfo
+        ``model_uri`` is ``runs:/<run_id>/<name>``; ``run_id``, ``artifact_path`` and, when
+        registered, ``registered_model_version`` are set.
+    """
+    from modelpack._save import SaveOptions
+    from modelpack._tracking import log_model_with
+
+    return log_model_with(
+        model,
+        name,
+        SaveOptions(
+            flavor=flavor,
+            flavor_options={"artifacts": dict(artifacts)} if artifacts else {},
+            preprocessor=preprocessor,
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=pip_requirements,
+            extra_pip_requirements=extra_pip_requirements,
+            code_paths=code_paths,
+            metadata=metadata,
+        ),
+        registered_model_name=registered_model_name,
     )
 
 

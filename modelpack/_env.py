@@ -1,17 +1,27 @@
-"""Environment capture: pinned ``requirements.txt``, ``python_env.yaml`` and ``conda.yaml``.
+"""Environment capture: requirements, lock, ``python_env.yaml`` and ``conda.yaml``.
 
 Capture takes milliseconds: it reads installed distribution metadata and never starts a
 subprocess or reloads the model.
+
+``requirements.txt`` lists what the model itself needs, pinned. ``requirements.lock`` pins the
+whole dependency closure of those requirements as installed when the model was saved (markers
+evaluated for the saving machine), in pip's requirements format so both ``pip`` and ``uv pip``
+install it. Hashes are written only when every installed distribution records the hash of the
+archive it came from (``direct_url.json``); a partial set would switch pip into hash-checking
+mode and fail on the rest. ``modelpack pack`` writes a fully hashed lock beside its wheelhouse.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import os
 import platform
+import re
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -21,19 +31,27 @@ from modelpack._version import __version__
 
 __all__ = [
     "CONDA_FILE",
+    "LOCK_FILE",
     "PYTHON_ENV_FILE",
     "REQUIREMENTS_FILE",
+    "LockEntry",
     "distribution_of",
     "installed_version",
+    "installed_versions",
+    "lock",
+    "normalize",
     "pin",
     "python_version",
+    "read_lock",
     "requirement_names",
     "write_environment",
+    "write_lock",
 ]
 
 REQUIREMENTS_FILE = "requirements.txt"
 PYTHON_ENV_FILE = "python_env.yaml"
 CONDA_FILE = "conda.yaml"
+LOCK_FILE = "requirements.lock"
 _BUILD_PACKAGES = ("pip", "setuptools", "wheel")
 
 
@@ -44,6 +62,24 @@ def python_version() -> str:
 def installed_version(dist: str) -> str | None:
     """The installed version of a distribution, or None."""
     return _installed(dist)
+
+
+def installed_versions(dists: Iterable[str]) -> dict[str, str | None]:
+    """Installed versions of several distributions, read from ``*.dist-info`` directory names.
+
+    One listing per ``sys.path`` entry answers them all, which keeps the check that runs on
+    every model load to a millisecond or two.
+    """
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        if not entry or not os.path.isdir(entry):
+            continue
+        with os.scandir(entry) as it:
+            for d in it:
+                if d.name.endswith(".dist-info"):
+                    name, _, ver = d.name[: -len(".dist-info")].partition("-")
+                    found.setdefault(normalize(name), ver)
+    return {d: found.get(normalize(d)) or _installed(d) for d in dists}
 
 
 def _installed(dist: str) -> str | None:
@@ -104,7 +140,7 @@ def _info_dirs(root: str) -> list[str]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def distribution_of(module: str) -> str | None:
     """The installed distribution that provides top-level ``module``, or None.
 
@@ -180,3 +216,149 @@ def write_environment(model_dir: Path, requirements: Sequence[str]) -> None:
         "name": "modelpack-env",
     }
     (model_dir / CONDA_FILE).write_text(yaml.safe_dump(conda, sort_keys=False), encoding="utf-8")
+    write_lock(model_dir, requirements)
+
+
+# ---------------------------------------------------------------------- lock
+@dataclass(frozen=True)
+class LockEntry:
+    """One pinned distribution of a lock; ``hashes`` are ``sha256:<hex>`` strings."""
+
+    name: str
+    version: str
+    hashes: tuple[str, ...] = field(default=())
+
+    def line(self) -> str:
+        head = f"{self.name}=={self.version}"
+        return " \\\n    ".join([head, *(f"--hash={h}" for h in self.hashes)])
+
+
+def normalize(name: str) -> str:
+    """The canonical form of a distribution name (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _installed_index() -> dict[str, str]:
+    """Normalized name -> ``*.dist-info`` directory, in ``sys.path`` order (first one wins).
+
+    One directory listing per ``sys.path`` entry: far cheaper than one
+    ``importlib.metadata.distribution`` lookup per name, each of which lists them all again.
+    """
+    index: dict[str, str] = {}
+    for entry in sys.path:
+        if not entry or not os.path.isdir(entry):
+            continue
+        with os.scandir(entry) as it:
+            for d in it:
+                if d.name.endswith(".dist-info"):
+                    index.setdefault(normalize(d.name[: -len(".dist-info")].split("-")[0]), d.path)
+    return index
+
+
+def _metadata(info_dir: str) -> tuple[str, str, list[str]]:
+    """(name, version, Requires-Dist lines) from a METADATA file's headers."""
+    name = version_ = ""
+    requires: list[str] = []
+    with open(os.path.join(info_dir, "METADATA"), encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                break  # the headers end at the first blank line; the description follows
+            key, _, value = line.partition(":")
+            if key == "Name":
+                name = value.strip()
+            elif key == "Version":
+                version_ = value.strip()
+            elif key == "Requires-Dist":
+                requires.append(value.strip())
+    return name, version_, requires
+
+
+def _archive_hashes(info_dir: str) -> tuple[str, ...]:
+    """The hash of the archive a distribution was installed from, when pip recorded one."""
+    try:
+        with open(os.path.join(info_dir, "direct_url.json"), encoding="utf-8") as f:
+            info = json.load(f).get("archive_info") or {}
+    except (OSError, ValueError):
+        return ()
+    hashes = info.get("hashes") or {}
+    if "sha256" in hashes:
+        return (f"sha256:{hashes['sha256']}",)
+    algo, _, digest = str(info.get("hash", "")).partition("=")
+    return (f"sha256:{digest}",) if algo == "sha256" and digest else ()
+
+
+def lock(requirements: Sequence[str]) -> tuple[list[LockEntry], list[str]]:
+    """Pin the installed closure of ``requirements``; return (entries, names not installed).
+
+    Markers are evaluated for the running interpreter and the extras each requirement asks for.
+    """
+    from packaging.markers import default_environment
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    index = _installed_index()
+    env = {str(k): str(v) for k, v in default_environment().items()}
+    todo: list[tuple[str, frozenset[str]]] = []
+    for line in requirements:
+        try:
+            req = Requirement(line.split("#", 1)[0].strip())
+        except InvalidRequirement:
+            continue
+        todo.append((normalize(req.name), frozenset(req.extras)))
+    done: dict[str, set[str]] = {}
+    entries: dict[str, LockEntry] = {}
+    missing: list[str] = []
+    while todo:
+        key, extras = todo.pop()
+        if key in done and extras <= done[key]:
+            continue
+        done.setdefault(key, set()).update(extras)
+        info_dir = index.get(key)
+        if info_dir is None:
+            missing.append(key)
+            continue
+        name, ver, requires = _metadata(info_dir)
+        entries[key] = LockEntry(normalize(name or key), ver, _archive_hashes(info_dir))
+        wanted = [{**env, "extra": e} for e in ("", *sorted(done[key]))]
+        for spec in requires:
+            req = Requirement(spec)
+            if req.marker is None or any(req.marker.evaluate(w) for w in wanted):
+                todo.append((normalize(req.name), frozenset(req.extras)))
+    return [entries[k] for k in sorted(entries)], sorted(set(missing))
+
+
+def write_lock(model_dir: Path, requirements: Sequence[str], *, path: Path | None = None) -> Path:
+    """Write ``requirements.lock`` for ``requirements`` and return its path."""
+    entries, missing = lock(requirements)
+    # Hash-checking mode is all or nothing in pip: write hashes only if every entry has one.
+    all_hashed = all(e.hashes for e in entries if e.name != "modelpack")
+    head = [
+        "# Every distribution this model needs, pinned as installed when it was saved",
+        f"# (Python {python_version()}, {sys.platform}, {platform.machine()}).",
+        "# modelpack is not on PyPI: `modelpack env create` installs a wheel of the running",
+        "# modelpack; install the rest with: pip install --no-deps -r requirements.lock",
+    ]
+    head += [f"# not installed when saved, so not locked: {m}" for m in missing]
+    lines = []
+    for e in entries:
+        if e.name == "modelpack":
+            lines.append(f"# modelpack=={e.version}")
+            continue
+        lines.append(e.line() if all_hashed else f"{e.name}=={e.version}")
+    target = path or model_dir / LOCK_FILE
+    target.write_text("\n".join(head + lines) + "\n", encoding="utf-8")
+    return target
+
+
+def read_lock(path: Path) -> list[LockEntry]:
+    """Parse a lock written by :func:`write_lock` or by ``modelpack pack``."""
+    text = path.read_text(encoding="utf-8").replace("\\\n", " ")
+    out: list[LockEntry] = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line or "==" not in line or line.startswith("-"):
+            continue
+        spec, *opts = line.split()
+        name, _, ver = spec.partition("==")
+        hashes = tuple(o[len("--hash=") :] for o in opts if o.startswith("--hash="))
+        out.append(LockEntry(normalize(name), ver, hashes))
+    return out

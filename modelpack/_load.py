@@ -55,7 +55,15 @@ def implementing_flavor(manifest: Manifest) -> str:
 
 
 def _flavor_conf(manifest: Manifest, name: str) -> dict[str, Any]:
-    return manifest.pyfunc_conf if name == "python_function" else manifest.flavors[name]
+    if name == "python_function":
+        return manifest.pyfunc_conf
+    conf = manifest.flavors[name]
+    # MLflow records the method predict calls (pyfunc_predict_fn, e.g. predict_proba) in the
+    # python_function flavor; modelpack records it in the flavor's own entry.
+    mlflow_fn = manifest.pyfunc_conf.get("predict_fn")
+    if mlflow_fn and "predict_fn" not in conf:
+        conf = {**conf, "predict_fn": mlflow_fn}
+    return conf
 
 
 def _check_pickle(

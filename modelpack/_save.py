@@ -12,19 +12,19 @@ import json
 import os
 import shutil
 import tempfile
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelpack import _env
+from modelpack import _env, _requirements
 from modelpack._integrity import compute_digests
 from modelpack._manifest import Manifest, PreprocessorInfo, write_manifest
 from modelpack._preprocess import input_kind_of
 from modelpack._serialize import dump_object
 from modelpack._signature import Signature, infer_schema, infer_signature, is_dataframe
-from modelpack.exceptions import ModelExistsError, ModelpackWarning
+from modelpack._warn import warn
+from modelpack.exceptions import ModelExistsError
 from modelpack.flavors import Flavor, SaveContext, flavor_for_object, get_flavor
 
 __all__ = ["ModelInfo", "SaveOptions", "save", "save_into"]
@@ -143,9 +143,13 @@ def save_into(model: Any, model_dir: Path, options: SaveOptions) -> Manifest:
             class_name=f"{cls.__module__}.{cls.__qualname__}",
         )
         requirements += [fmt] if fmt != "pickle" else []
-        requirements += [_env.distribution_of(cls.__module__) or ""]
 
     code_dir = _copy_code(options.code_paths, model_dir)
+    # What the written files reference: distributions, plus local helper modules bundled
+    # into code/ so the model loads from any working directory.
+    inferred = _requirements.infer(model_dir, (model, pre_obj))
+    requirements += inferred.distributions
+    code_dir = _requirements.bundle(inferred, model_dir, CODE_DIR) or code_dir
     _write_flavors(manifest, flavor, conf, code_dir)
     if options.input_example is not None:
         manifest.saved_input_example_info = _write_example(options.input_example, model_dir)
@@ -280,11 +284,7 @@ def _signature(
         )
         outputs = infer_schema(_as_output(model_fn.predict(example)))
     except Exception as e:  # the example may not be predictable; the inputs still are useful
-        warnings.warn(
-            f"could not infer the output schema by predicting the input example: {e}",
-            ModelpackWarning,
-            stacklevel=4,
-        )
+        warn(f"could not infer the output schema by predicting the input example: {e}")
     return Signature(inputs=inputs, outputs=outputs).to_dict()
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "PythonModel",
     "PythonModelContext",
     "load_model",
+    "log_model",
     "save_model",
 ]
 
@@ -240,6 +241,46 @@ def save_model(
             metadata=metadata,
             overwrite=overwrite,
         ),
+    )
+
+
+def log_model(
+    python_model: PythonModel | Callable[[Any], Any],
+    name: str = "model",
+    *,
+    artifacts: Mapping[str, str] | None = None,
+    preprocessor: Any = None,
+    signature: SignatureLike = None,
+    input_example: Any = None,
+    pip_requirements: list[str] | None = None,
+    extra_pip_requirements: list[str] | None = None,
+    code_paths: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    registered_model_name: str | None = None,
+) -> ModelInfo:
+    """Log a :class:`PythonModel` or a plain callable into the active run.
+
+    Takes the arguments of :func:`save_model`, with ``name`` (the model's path inside the
+    run) and ``registered_model_name``; see :func:`modelpack.sklearn.log_model`.
+    """
+    from modelpack._save import SaveOptions
+    from modelpack._tracking import log_model_with
+
+    return log_model_with(
+        python_model,
+        name,
+        SaveOptions(
+            flavor="python_function",
+            flavor_options={"artifacts": dict(artifacts or {})},
+            preprocessor=preprocessor,
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=pip_requirements,
+            extra_pip_requirements=extra_pip_requirements,
+            code_paths=code_paths,
+            metadata=metadata,
+        ),
+        registered_model_name=registered_model_name,
     )
 
 

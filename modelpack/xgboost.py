@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from modelpack._save import ModelInfo
     from modelpack._signature import SignatureLike
 
-__all__ = ["load_model", "save_model"]
+__all__ = ["load_model", "log_model", "save_model"]
 
 
 def save_model(
@@ -49,6 +49,47 @@ def save_model(
             metadata=metadata,
             overwrite=overwrite,
         ),
+    )
+
+
+def log_model(
+    xgb_model: Any,
+    name: str = "model",
+    *,
+    preprocessor: Any = None,
+    signature: SignatureLike = None,
+    input_example: Any = None,
+    model_format: str = "ubj",
+    pip_requirements: list[str] | None = None,
+    extra_pip_requirements: list[str] | None = None,
+    code_paths: list[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    registered_model_name: str | None = None,
+) -> ModelInfo:
+    """Log an XGBoost model into the active run (or a run of its own).
+
+    Takes the arguments of :func:`save_model`, with ``name`` (the model's path inside the
+    run) instead of a directory, and ``registered_model_name`` to also register it. Returns
+    a ``ModelInfo`` whose ``model_uri`` is ``runs:/<run_id>/<name>``.
+    """
+    from modelpack._save import SaveOptions
+    from modelpack._tracking import log_model_with
+
+    return log_model_with(
+        xgb_model,
+        name,
+        SaveOptions(
+            flavor="xgboost",
+            flavor_options={"model_format": model_format},
+            preprocessor=preprocessor,
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=pip_requirements,
+            extra_pip_requirements=extra_pip_requirements,
+            code_paths=code_paths,
+            metadata=metadata,
+        ),
+        registered_model_name=registered_model_name,
     )
 
 

@@ -19,6 +19,11 @@ __all__ = ["main"]
 # Modules that contribute subcommands, in the order their commands are listed in --help.
 _COMMAND_MODULES = [
     "modelpack.cli._model",
+    "modelpack.cli._tracking",
+    "modelpack.cli._env",
+    "modelpack.cli._pack",
+    "modelpack.cli._predict",
+    "modelpack.cli._serve",
 ]
 
 

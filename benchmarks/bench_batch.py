@@ -1,0 +1,296 @@
+"""Batch scoring: ``modelpack predict`` against the raw model in memory and ``mlflow models predict``.
+
+One sklearn pipeline (frame -> records -> DictVectorizer -> LinearRegression, the taxi-duration
+model) is saved twice, with modelpack and with MLflow, and scores the same taxi-trip file:
+
+* ``modelpack predict``: the whole command (interpreter start, load, read, predict, write),
+  CSV -> CSV and Parquet -> Parquet;
+* raw model: ``pipeline.predict`` on the whole file already in memory as a DataFrame (only the
+  predict call is timed, so reading the file is free for it);
+* ``mlflow models predict --env-manager local``: the whole command, CSV in, JSON out.
+
+Each runs in its own subprocess; peak memory is that process's RSS high-water mark (from
+``os.wait4`` in a small runner process, see ``RUNNER``). ``modelpack predict`` also runs on a smaller file to show that its peak memory does
+not depend on the file size. Data files are generated once into the cache directory.
+
+Usage::
+
+    python benchmarks/bench_batch.py                      # 10M rows (several minutes)
+    python benchmarks/bench_batch.py --rows 200000 --small-rows 50000   # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ZONES = [f"{pu}_{do}" for pu in range(1, 41, 3) for do in range(2, 266, 19)]  # 196 routes
+
+RAW_SCRIPT = """
+import pickle, sys, time
+import pandas as pd
+with open(sys.argv[1], "rb") as f:
+    pipeline = pickle.load(f)
+frame = pd.read_csv(sys.argv[2], engine="pyarrow")
+if sys.argv[3] == "object":  # text as Python str objects, as modelpack predict hands it over
+    frame["PU_DO"] = frame["PU_DO"].astype(object)
+start = time.perf_counter()
+pred = pipeline.predict(frame)
+print(time.perf_counter() - start, len(pred))
+"""
+
+
+@dataclass
+class Result:
+    name: str
+    rows: int
+    seconds: float
+    peak_mb: float
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.seconds
+
+
+def _taxi(n: int, seed: int) -> Any:
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    zones = rng.integers(0, len(ZONES), n)
+    distance = rng.uniform(0.5, 12.0, n).round(2)
+    frame = pd.DataFrame({"PU_DO": np.array(ZONES, dtype=object)[zones], "trip_distance": distance})
+    y = 2.0 + 3.1 * distance + (zones % 17) * 0.7 + rng.normal(0, 0.5, n)
+    return frame, y
+
+
+def make_data(cache: Path, rows: int) -> tuple[Path, Path]:
+    """CSV and Parquet files of ``rows`` trips, written once in 1M-row pieces."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    csv_path, pq_path = cache / f"trips-{rows}.csv", cache / f"trips-{rows}.parquet"
+    if csv_path.exists() and pq_path.exists():
+        return csv_path, pq_path
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp_csv, tmp_pq = csv_path.with_suffix(".csv.tmp"), pq_path.with_suffix(".parquet.tmp")
+    csv_writer = pq_writer = None
+    for seed, start in enumerate(range(0, rows, 1_000_000)):
+        frame, _ = _taxi(min(1_000_000, rows - start), seed + 100)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if csv_writer is None:
+            csv_writer = pcsv.CSVWriter(str(tmp_csv), table.schema)
+            pq_writer = pq.ParquetWriter(str(tmp_pq), table.schema)
+        csv_writer.write_table(table)
+        pq_writer.write_table(table)
+    csv_writer.close()
+    pq_writer.close()
+    tmp_csv.rename(csv_path)
+    tmp_pq.rename(pq_path)
+    return csv_path, pq_path
+
+
+def make_models(work: Path) -> tuple[Path, Path, Path]:
+    """The pipeline as a pickle (raw), a modelpack model and an MLflow model."""
+    import mlflow.sklearn
+    import pandas as pd
+    from mlflow.models import infer_signature
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    import modelpack
+
+    frame, y = _taxi(20_000, 1)
+    pipeline = make_pipeline(
+        FunctionTransformer(pd.DataFrame.to_dict, kw_args={"orient": "records"}),
+        DictVectorizer(),
+        LinearRegression(),
+    ).fit(frame, y)
+    raw = work / "pipeline.pkl"
+    raw.write_bytes(pickle.dumps(pipeline))
+    mp_dir, mlflow_dir = work / "modelpack-model", work / "mlflow-model"
+    modelpack.save_model(pipeline, mp_dir, input_example=frame.head(5))
+    signature = infer_signature(frame.head(5), pipeline.predict(frame.head(5)))
+    mlflow.sklearn.save_model(
+        pipeline, str(mlflow_dir), signature=signature, serialization_format="cloudpickle"
+    )
+    return raw, mp_dir, mlflow_dir
+
+
+# Runs the measured command and reports its rusage. A child inherits the RSS high-water mark
+# of the process it was forked from, so this small process, not the benchmark (which holds
+# models and generated data), must be the parent of the command being measured.
+RUNNER = """
+import json, os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as f:
+    json.dump({"code": os.waitstatus_to_exitcode(status), "maxrss_kb": usage.ru_maxrss}, f)
+"""
+
+
+def measure(name: str, rows: int, cmd: list[str], work: Path) -> tuple[Result, str]:
+    """Run ``cmd``: wall time and the peak RSS of that process alone."""
+    log, usage_file = work / "stderr.log", work / "usage.json"
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "MODELPACK_ALLOW_PICKLE": "1"}
+    with open(log, "wb") as err:
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", RUNNER, str(usage_file), *cmd],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            env=env,
+            check=False,
+        )
+        seconds = time.perf_counter() - start
+    usage = json.loads(usage_file.read_text())
+    if done.returncode != 0 or usage["code"] != 0:
+        raise SystemExit(f"{name} failed ({usage['code']}):\n{log.read_text()[-3000:]}")
+    return Result(name, rows, seconds, usage["maxrss_kb"] / 1024), done.stdout.decode()
+
+
+def modelpack_cmd(model: Path, source: Path, target: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "modelpack",
+        "predict",
+        str(model),
+        "-i",
+        str(source),
+        "-o",
+        str(target),
+        "--no-progress",
+    ]
+
+
+def run(args: argparse.Namespace) -> list[Result]:
+    cache = Path(args.cache).expanduser()
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+        work = Path(tmp)
+        raw, mp_model, mlflow_model = make_models(work)
+        sizes = sorted({args.small_rows, args.rows}) if args.small_rows else [args.rows]
+        for rows in sizes:
+            csv_path, pq_path = make_data(cache, rows)
+            print(f"-- {rows:,} rows", flush=True)
+            runs = [
+                ("modelpack predict csv->csv", modelpack_cmd(mp_model, csv_path, work / "o.csv")),
+                (
+                    "modelpack predict parquet->parquet",
+                    modelpack_cmd(mp_model, pq_path, work / "o.parquet"),
+                ),
+            ]
+            if rows == args.rows:
+                for strings in ("str", "object"):
+                    runs.append(
+                        (
+                            f"raw pipeline.predict, in memory ({strings} strings)",
+                            [sys.executable, "-c", RAW_SCRIPT, str(raw), str(csv_path), strings],
+                        )
+                    )
+                if not args.skip_mlflow:
+                    runs.append(
+                        (
+                            "mlflow models predict csv->json",
+                            [
+                                sys.executable,
+                                "-m",
+                                "mlflow",
+                                "models",
+                                "predict",
+                                "-m",
+                                str(mlflow_model),
+                                "-i",
+                                str(csv_path),
+                                "-t",
+                                "csv",
+                                "-o",
+                                str(work / "mlflow.json"),
+                                "--env-manager",
+                                "local",
+                            ],
+                        )
+                    )
+            for name, cmd in runs:
+                result, out = measure(name, rows, cmd, work)
+                if name.startswith("raw"):
+                    result.seconds = float(out.split()[0])  # the predict call only
+                results.append(result)
+                print(
+                    f"   {name:36} {result.seconds:8.1f} s {result.rows_per_s:11,.0f} rows/s "
+                    f"{result.peak_mb:8,.0f} MB peak",
+                    flush=True,
+                )
+    return results
+
+
+def report(results: list[Result], rows: int) -> str:
+    big = {r.name: r for r in results if r.rows == rows}
+    raws = [
+        big.get(f"raw pipeline.predict, in memory ({kind} strings)") for kind in ("str", "object")
+    ]
+    lines = [
+        "| run | rows | seconds | rows/s | vs raw (str) | vs raw (object) | peak RSS |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        ratios = [
+            f"{r.rows_per_s / raw.rows_per_s:.2f}x" if raw and r.rows == rows else ""
+            for raw in raws
+        ]
+        lines.append(
+            f"| {r.name} | {r.rows:,} | {r.seconds:.1f} | {r.rows_per_s:,.0f} | "
+            f"{' | '.join(ratios)} | {r.peak_mb:,.0f} MB |"
+        )
+    mlflow = big.get("mlflow models predict csv->json")
+    ours = big.get("modelpack predict csv->csv")
+    if mlflow and ours:
+        lines.append(
+            f"\nmodelpack predict (CSV) vs mlflow models predict: "
+            f"{mlflow.seconds / ours.seconds:.2f}x faster"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument(
+        "--small-rows",
+        type=int,
+        default=1_000_000,
+        help="a smaller file for the memory comparison (0 to skip)",
+    )
+    parser.add_argument(
+        "--cache",
+        default="~/.cache/modelpack-bench",
+        help="where the generated data files are kept",
+    )
+    parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--json", help="also write the results to this JSON file")
+    args = parser.parse_args()
+    results = run(args)
+    print()
+    print(report(results, args.rows))
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps([{**asdict(r), "rows_per_s": r.rows_per_s} for r in results], indent=2)
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,347 @@
+"""Serving benchmark: ``modelpack serve`` side by side with ``mlflow models serve``, in one run.
+
+The same load against every server: 1-row JSON requests (``dataframe_records``) from 8
+concurrent keep-alive connections for 10 s, with ``wrk`` (``apt-get install wrk``) or, when it
+is missing, the bounded Python load generator in ``benchmarks/serving/loadgen.py``. Every
+server listens on 127.0.0.1 only. Rounds are interleaved (each round runs every server once,
+in a rotated order) and the table shows medians over the rounds, so a busy machine slows all
+servers alike and the ratios stay comparable.
+
+Servers, on two models:
+
+* trivial: a LinearRegression on 3 double columns (fitted on a numpy array);
+* taxi: the DictVectorizer + LinearRegression pipeline. modelpack bundles the DictVectorizer as
+  the preprocessor; MLflow gets its closest equivalent, one sklearn Pipeline of a
+  FunctionTransformer (DataFrame -> records), the DictVectorizer and the LinearRegression.
+
+``modelpack serve`` with 1 and 2 workers, with and without batching, and with its default
+access log on; ``mlflow models serve --env-manager local`` with 1 and 2 workers (uvicorn's
+access log on, its default); as the ceiling, a bare ASGI app that answers a fixed body on the
+same uvicorn + uvloop + httptools stack; and the same bare app on plain uvicorn with the asyncio
+loop and 1 or 2 workers, which shows the lost-TCP_NODELAY trap (about 40 ms per keep-alive
+request) that ``modelpack serve`` avoids. Start-up is the time from starting the command to the
+first 200 from ``/ping``. Server output goes to a log file in the work directory.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_serving.py              # 3 rounds of 10 s each: ~15 minutes
+    .venv/bin/python benchmarks/bench_serving.py --quick      # 1 round of 3 s
+    .venv/bin/python benchmarks/bench_serving.py --json /tmp/serving.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+ZONES = ["43_151", "1_2", "7_9", "161_236", "132_265"]
+BODIES = {
+    "trivial": {"dataframe_records": [{"a": 0.1, "b": -1.2, "c": 0.7}]},
+    "taxi": {"dataframe_records": [{"PU_DO": "43_151", "trip_distance": 1.8}]},
+}
+START_TIMEOUT = 180.0
+
+
+def frame_to_records(frame: Any) -> list[dict[str, Any]]:
+    """The first step of MLflow's taxi pipeline: what modelpack's preprocessor handling does."""
+    return frame.to_dict(orient="records")  # type: ignore[no-any-return]
+
+
+# ------------------------------------------------------------------------------ models
+def build_models(workdir: Path) -> dict[str, Any]:
+    """Save both models with both tools; returns in-process predictions to check answers."""
+    import mlflow.sklearn
+    import numpy as np
+    import pandas as pd
+    from mlflow.models import infer_signature
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    import modelpack
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1000, 3))
+    frame3 = pd.DataFrame(x, columns=["a", "b", "c"])
+    lr3 = LinearRegression().fit(x, x @ [1.0, 2.0, 3.0] + 0.5)
+    modelpack.save_model(lr3, workdir / "modelpack-trivial", input_example=frame3.head(3))
+    mlflow.sklearn.save_model(
+        lr3, str(workdir / "mlflow-trivial"), signature=infer_signature(frame3, lr3.predict(x))
+    )
+    n = 1000
+    taxi = pd.DataFrame({"PU_DO": rng.choice(ZONES, n), "trip_distance": rng.uniform(0.5, 12, n)})
+    y = 2.0 + 3.1 * taxi["trip_distance"].to_numpy() + rng.normal(0, 0.5, n)
+    records = taxi.to_dict(orient="records")
+    dv = DictVectorizer().fit(records)
+    lr = LinearRegression().fit(dv.transform(records), y)
+    modelpack.save_model(
+        lr, workdir / "modelpack-taxi", preprocessor=dv, input_example=taxi.head(3)
+    )
+    pipe = make_pipeline(
+        FunctionTransformer(frame_to_records), DictVectorizer(), LinearRegression()
+    )
+    pipe.fit(taxi, y)
+    mlflow.sklearn.save_model(
+        pipe,
+        str(workdir / "mlflow-taxi"),
+        input_example=taxi.head(3),
+        serialization_format="cloudpickle",
+    )
+    row3 = pd.DataFrame(BODIES["trivial"]["dataframe_records"])
+    row_taxi = BODIES["taxi"]["dataframe_records"]
+    return {
+        "trivial": float(lr3.predict(row3.to_numpy())[0]),
+        "taxi": float(lr.predict(dv.transform(row_taxi))[0]),
+    }
+
+
+# ----------------------------------------------------------------------------- servers
+@dataclass
+class Setup:
+    label: str
+    model: str
+    tool: str  # modelpack | mlflow | ceiling | uvicorn-asyncio
+    workers: int = 1
+    extra: list[str] = field(default_factory=list)
+
+    def command(self, workdir: Path, port: int) -> list[str]:
+        if self.tool in ("ceiling", "uvicorn-asyncio"):
+            loop = "uvloop" if self.tool == "ceiling" else "asyncio"
+            return [
+                sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(HERE / "serving"),
+                "--host", "127.0.0.1", "--port", str(port), "--loop", loop, "--http", "httptools",
+                "--no-access-log", "--log-level", "warning", "--workers", str(self.workers),
+            ]  # fmt: skip
+        if self.tool == "mlflow":
+            return [
+                str(BIN / "mlflow"), "models", "serve", "-m", str(workdir / f"mlflow-{self.model}"),
+                "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", str(self.workers),
+            ]  # fmt: skip
+        return [
+            sys.executable, "-m", "modelpack", "serve", str(workdir / f"modelpack-{self.model}"),
+            "--port", str(port), "--workers", str(self.workers), *self.extra,
+        ]  # fmt: skip
+
+
+SETUPS = [
+    Setup("bare ASGI, fixed body (ceiling)", "trivial", "ceiling"),
+    Setup("bare ASGI on plain uvicorn --loop asyncio", "trivial", "uvicorn-asyncio"),
+    Setup("bare ASGI on plain uvicorn --loop asyncio --workers 2", "trivial", "uvicorn-asyncio", 2),
+    Setup("modelpack serve", "trivial", "modelpack"),
+    Setup("modelpack serve --workers 2", "trivial", "modelpack", 2),
+    Setup("modelpack serve --no-batching", "trivial", "modelpack", 1, ["--no-batching"]),
+    Setup(
+        "modelpack serve --no-batching --workers 2", "trivial", "modelpack", 2, ["--no-batching"]
+    ),
+    Setup("mlflow models serve", "trivial", "mlflow"),
+    Setup("mlflow models serve -w 2", "trivial", "mlflow", 2),
+    Setup("modelpack serve", "taxi", "modelpack"),
+    Setup("modelpack serve --workers 2", "taxi", "modelpack", 2),
+    Setup("mlflow models serve", "taxi", "mlflow"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def call(port: int, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def start(
+    setup: Setup, workdir: Path, port: int, log: Path
+) -> tuple[subprocess.Popen[bytes], float]:
+    """Start a server in its own process group; returns it and the seconds to a 200 /ping."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    started = time.perf_counter()
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            setup.command(workdir, port), stdout=out, stderr=out, env=env, start_new_session=True
+        )
+    while time.perf_counter() - started < START_TIMEOUT:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{setup.label} exited with {proc.returncode}; see {log}")
+        try:
+            if call(port, "GET", "/ping")[0] == 200:
+                return proc, time.perf_counter() - started
+        except OSError:
+            pass
+        time.sleep(0.01)
+    stop(proc)
+    raise RuntimeError(f"{setup.label} was not ready after {START_TIMEOUT} s; see {log}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the server's whole process group (it was started as its own session)."""
+    for sig, wait in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(wait)
+            time.sleep(0.5)  # let the workers of a group go too
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+# -------------------------------------------------------------------------------- load
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(value) * _UNITS[unit]
+
+
+def load_wrk(
+    port: int, body: bytes, connections: int, duration: float, workdir: Path
+) -> dict[str, float]:
+    script = workdir / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\n'
+        f"wrk.body = {json.dumps(body.decode())}\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+    )
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration:g}s", "--latency", "-s", str(script),
+         f"http://127.0.0.1:{port}/invocations"],
+        capture_output=True, text=True, check=True, timeout=duration + 60,
+    ).stdout  # fmt: skip
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": float(bad.group(1)) if bad else 0.0}
+
+
+def load_python(
+    port: int, body: bytes, connections: int, duration: float, workdir: Path
+) -> dict[str, float]:
+    sys.path.insert(0, str(HERE / "serving"))
+    from loadgen import run_load  # type: ignore[import-not-found]
+
+    res = run_load(port, "/invocations", body, connections=connections, duration=duration)
+    return {
+        "rps": res.rps,
+        "p50": res.percentile(50) * 1e3,
+        "p99": res.percentile(99) * 1e3,
+        "errors": float(res.errors),
+    }
+
+
+# ------------------------------------------------------------------------------- runner
+def measure(
+    setup: Setup, workdir: Path, expected: float, args: argparse.Namespace
+) -> dict[str, float]:
+    port = free_port()
+    proc, startup = start(setup, workdir, port, workdir / "servers.log")
+    try:
+        body = json.dumps(BODIES[setup.model]).encode()
+        status, answer = call(port, "POST", "/invocations", body)
+        if setup.tool in ("modelpack", "mlflow"):
+            got = json.loads(answer)["predictions"][0]
+            if status != 200 or abs(got - expected) > 1e-6 * max(1.0, abs(expected)):
+                raise RuntimeError(f"{setup.label}: answered {status} {answer[:200]!r}")
+        run = load_wrk if shutil.which("wrk") and not args.python_load else load_python
+        result = run(port, body, args.connections, args.duration, workdir)
+    finally:
+        stop(proc)
+    return {**result, "startup": startup}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per server")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--quick", action="store_true", help="1 round of 3 s")
+    parser.add_argument("--python-load", action="store_true", help="use the Python load generator")
+    parser.add_argument("--only", help="run only setups whose label or model contains this")
+    parser.add_argument("--json", type=Path, help="also write the raw numbers here")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.duration = 1, 3.0
+    setups = [s for s in SETUPS if not args.only or args.only in f"{s.label} {s.model}"]
+    workdir = Path(tempfile.mkdtemp(prefix="bench-serving-"))
+    try:
+        expected = build_models(workdir)
+        runs: dict[int, list[dict[str, float]]] = {i: [] for i in range(len(setups))}
+        for r in range(args.rounds):
+            order = list(range(len(setups)))
+            order = order[r % len(order) :] + order[: r % len(order)]
+            for i in order:
+                res = measure(setups[i], workdir, expected[setups[i].model], args)
+                runs[i].append(res)
+                print(f"round {r + 1}: {setups[i].label} [{setups[i].model}]: {res['rps']:.0f} req/s, "
+                      f"p50 {res['p50']:.2f} ms, p99 {res['p99']:.2f} ms, start {res['startup']:.2f} s",
+                      file=sys.stderr, flush=True)  # fmt: skip
+        report(setups, runs, args)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def report(
+    setups: list[Setup], runs: dict[int, list[dict[str, float]]], args: argparse.Namespace
+) -> None:
+    med = {i: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for i, rs in runs.items()}
+    base = {
+        s.model: med[i]["rps"]
+        for i, s in enumerate(setups)
+        if s.tool == "mlflow" and s.workers == 1
+    }
+    wrk = shutil.which("wrk") and not args.python_load
+    loadgen = f"wrk -t2 -c{args.connections}" if wrk else "Python load generator"
+    print(f"\n{args.rounds} interleaved round(s) of {args.duration:g} s, {args.connections} keep-alive "
+          f"connections ({loadgen}), 1-row requests; medians. {platform.platform()}, "
+          f"{os.cpu_count()} CPUs, Python {platform.python_version()}.\n")  # fmt: skip
+    print("| server | model | req/s | p50 ms | p99 ms | start-up s | req/s vs MLflow (1 worker) |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for i, s in enumerate(setups):
+        m = med[i]
+        ours = s.tool in ("modelpack", "mlflow")
+        ratio = f"{m['rps'] / base[s.model]:.1f}x" if s.model in base and ours else ""
+        errors = f" ({m['errors']:.0f} errors)" if m["errors"] else ""
+        print(f"| {s.label} | {s.model if ours else '-'} | {m['rps']:,.0f}{errors} | "
+              f"{m['p50']:.2f} | {m['p99']:.2f} | {m['startup']:.2f} | {ratio} |")  # fmt: skip
+    if args.json:
+        args.json.write_text(
+            json.dumps({s.label + " / " + s.model: runs[i] for i, s in enumerate(setups)}, indent=1)
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

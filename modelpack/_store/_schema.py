@@ -1,0 +1,128 @@
+"""The store's database schema, as numbered migrations.
+
+Changing the schema
+-------------------
+Never edit a released migration. Append ``MIGRATIONS[n + 1]`` with the statements that take a
+version-``n`` database to ``n + 1`` and bump ``LATEST_VERSION``; opening an older store applies
+the missing steps in one transaction. Add a test that opens a store written at version ``n``.
+
+The tables use only portable SQL types and explicit keys, so a server database (PostgreSQL,
+MySQL) can implement the same ``Store`` interface with the same layout. Times are
+milliseconds since the epoch; artifact locations are relative to the store's artifact root,
+so a store folder can be moved or copied whole.
+"""
+
+from __future__ import annotations
+
+__all__ = ["LATEST_VERSION", "MIGRATIONS"]
+
+_V1 = (
+    """CREATE TABLE schema_version (
+        version INTEGER PRIMARY KEY,
+        applied_time INTEGER NOT NULL)""",
+    """CREATE TABLE store_meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL)""",
+    """CREATE TABLE experiments (
+        experiment_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        artifact_location TEXT NOT NULL,
+        lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+        creation_time INTEGER NOT NULL)""",
+    # the Default experiment has id 0, as in MLflow
+    """INSERT INTO experiments (experiment_id, name, artifact_location, creation_time)
+        VALUES (0, 'Default', '0', CAST(strftime('%s', 'now') AS INTEGER) * 1000)""",
+    """CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        experiment_id INTEGER NOT NULL REFERENCES experiments (experiment_id),
+        run_name TEXT,
+        status TEXT NOT NULL
+            CHECK (status IN ('RUNNING', 'FINISHED', 'FAILED', 'KILLED')),
+        start_time INTEGER NOT NULL,
+        end_time INTEGER,
+        user_id TEXT,
+        artifact_location TEXT NOT NULL,
+        lifecycle_stage TEXT NOT NULL DEFAULT 'active')""",
+    "CREATE INDEX runs_by_experiment ON runs (experiment_id, start_time)",
+    """CREATE TABLE params (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (run_id, key))""",
+    """CREATE TABLE run_tags (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (run_id, key))""",
+    # the full history; seq keeps the logging order
+    """CREATE TABLE metrics (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value REAL,
+        timestamp INTEGER NOT NULL,
+        step INTEGER NOT NULL)""",
+    "CREATE INDEX metrics_by_run_key ON metrics (run_id, key, step)",
+    # one row per run and key: the value searches and ordering use
+    """CREATE TABLE latest_metrics (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value REAL,
+        timestamp INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        PRIMARY KEY (run_id, key))""",
+    "CREATE INDEX latest_metrics_by_key ON latest_metrics (key, value)",
+    """CREATE TABLE logged_models (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        artifact_path TEXT NOT NULL,
+        model_uuid TEXT NOT NULL,
+        flavors TEXT NOT NULL,
+        creation_time INTEGER NOT NULL,
+        PRIMARY KEY (run_id, artifact_path))""",
+    # last_version only grows: a deleted version's number is never handed out again
+    """CREATE TABLE registered_models (
+        name TEXT PRIMARY KEY,
+        creation_time INTEGER NOT NULL,
+        last_updated_time INTEGER NOT NULL,
+        description TEXT,
+        last_version INTEGER NOT NULL DEFAULT 0)""",
+    """CREATE TABLE registered_model_tags (
+        name TEXT NOT NULL REFERENCES registered_models (name)
+            ON DELETE CASCADE ON UPDATE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (name, key))""",
+    """CREATE TABLE model_versions (
+        name TEXT NOT NULL REFERENCES registered_models (name)
+            ON DELETE CASCADE ON UPDATE CASCADE,
+        version INTEGER NOT NULL,
+        creation_time INTEGER NOT NULL,
+        last_updated_time INTEGER NOT NULL,
+        description TEXT,
+        current_stage TEXT NOT NULL DEFAULT 'None'
+            CHECK (current_stage IN ('None', 'Staging', 'Production', 'Archived')),
+        source TEXT NOT NULL,
+        run_id TEXT,
+        storage_location TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'READY',
+        PRIMARY KEY (name, version))""",
+    """CREATE TABLE model_version_tags (
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (name, version, key),
+        FOREIGN KEY (name, version) REFERENCES model_versions (name, version)
+            ON DELETE CASCADE ON UPDATE CASCADE)""",
+    """CREATE TABLE model_aliases (
+        name TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (name, alias),
+        FOREIGN KEY (name, version) REFERENCES model_versions (name, version)
+            ON DELETE CASCADE ON UPDATE CASCADE)""",
+)
+
+#: version -> the statements that create it from the previous version
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1}
+LATEST_VERSION = max(MIGRATIONS)

@@ -1,0 +1,54 @@
+"""The embedded store: one SQLite file plus an artifact folder on the local disk."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from modelpack._store._base import Store
+from modelpack._store._db import Database
+from modelpack._store._location import StoreLocation
+from modelpack._store._sqlite_runs import SqliteRuns
+from modelpack._store._sqlite_versions import SqliteVersions
+
+__all__ = ["SqliteStore", "relative_location"]
+
+
+def relative_location(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` (POSIX form) when inside it, else absolute."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path.resolve())
+
+
+class SqliteStore(SqliteRuns, SqliteVersions, Store):
+    """Runs and registry in a SQLite database; artifacts in a folder on disk."""
+
+    def __init__(self, location: StoreLocation) -> None:
+        self.uri = location.uri
+        self.location = location
+        self.db = Database(location.db_path)
+        self.artifact_root = self._artifact_root(location)
+
+    def _artifact_root(self, location: StoreLocation) -> Path:
+        """The folder recorded in the database when it was created (recorded now if new)."""
+        base = location.db_path.parent
+        conn = self.db.connection()
+        row = conn.execute("SELECT value FROM store_meta WHERE key = 'artifact_root'").fetchone()
+        if row is None:
+            with self.db.write() as conn:
+                conn.execute(
+                    "INSERT OR IGNORE INTO store_meta (key, value) VALUES ('artifact_root', ?)",
+                    (relative_location(location.default_artifact_root, base),),
+                )
+                row = conn.execute(
+                    "SELECT value FROM store_meta WHERE key = 'artifact_root'"
+                ).fetchone()
+        return (base / row[0]).absolute() if not os.path.isabs(row[0]) else Path(row[0])
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __repr__(self) -> str:
+        return f"<SqliteStore {self.location.db_path} artifacts={self.artifact_root}>"

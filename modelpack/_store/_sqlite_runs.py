@@ -1,0 +1,330 @@
+"""The experiments and runs half of the SQLite store."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from modelpack._store._base import NewRun, RunStore
+from modelpack._store._db import Database, now_ms
+from modelpack._store._entities import (
+    Experiment,
+    LoggedModel,
+    Metric,
+    Run,
+    RunData,
+    RunInfo,
+    RunQuery,
+    metric_from_db,
+)
+from modelpack._store._filter import compile_filter, compile_order_by
+from modelpack._store._hints import did_you_mean, listing
+from modelpack.exceptions import ModelNotFoundError, StoreError
+
+__all__ = ["SqliteRuns"]
+
+_RUN_COLUMNS = (
+    "r.run_id, r.run_name, r.experiment_id, r.status, r.start_time, r.end_time, r.user_id, "
+    "r.artifact_location, r.lifecycle_stage"
+)
+_CHUNK = 500  # keep IN (...) lists well under SQLite's bound-parameter limit
+
+
+class SqliteRuns(RunStore):
+    db: Database
+
+    # ------------------------------------------------------------------ experiments
+    def _experiment(self, row: Sequence[Any]) -> Experiment:
+        return Experiment(
+            experiment_id=str(row[0]),
+            name=row[1],
+            artifact_location=str(self.artifact_root / row[2]),
+            lifecycle_stage=row[3],
+            creation_time=row[4],
+        )
+
+    _EXP_SQL = (
+        "SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time "
+        "FROM experiments"
+    )
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        row = self.db.connection().execute(f"{self._EXP_SQL} WHERE name = ?", (name,)).fetchone()
+        if row is not None:
+            return self._experiment(row)
+        with self.db.write() as conn:
+            row = conn.execute(f"{self._EXP_SQL} WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                cur = conn.execute(
+                    "INSERT INTO experiments (name, artifact_location, creation_time) "
+                    "VALUES (?, '', ?)",
+                    (name, now_ms()),
+                )
+                exp_id = cur.lastrowid
+                conn.execute(
+                    "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
+                    (str(exp_id), exp_id),
+                )
+                row = conn.execute(f"{self._EXP_SQL} WHERE experiment_id = ?", (exp_id,)).fetchone()
+        return self._experiment(row)
+
+    def get_experiment_by_name(self, name: str) -> Experiment:
+        conn = self.db.connection()
+        row = conn.execute(f"{self._EXP_SQL} WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            names = [e.name for e in self.list_experiments()]
+            raise ModelNotFoundError(
+                f"no experiment named {name!r} in the store {self.uri}; experiments: "
+                f"{listing(names, empty='(none)')}.{did_you_mean(name, names)}"
+            )
+        return self._experiment(row)
+
+    def list_experiments(self) -> list[Experiment]:
+        rows = self.db.connection().execute(f"{self._EXP_SQL} ORDER BY experiment_id").fetchall()
+        return [self._experiment(row) for row in rows]
+
+    # ------------------------------------------------------------------ runs
+    def create_run(self, new: NewRun) -> Run:
+        run_id = uuid.uuid4().hex
+        with self.db.write() as conn:
+            row = conn.execute(
+                "SELECT artifact_location FROM experiments WHERE experiment_id = ?",
+                (int(new.experiment_id),),
+            ).fetchone()
+            if row is None:
+                raise ModelNotFoundError(f"no experiment with id {new.experiment_id}")
+            conn.execute(
+                "INSERT INTO runs (run_id, experiment_id, run_name, status, start_time, "
+                "user_id, artifact_location) VALUES (?, ?, ?, 'RUNNING', ?, ?, ?)",
+                (
+                    run_id,
+                    int(new.experiment_id),
+                    new.run_name,
+                    new.start_time,
+                    new.user_id,
+                    f"{row[0]}/{run_id}",
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO run_tags (run_id, key, value) VALUES (?, ?, ?)",
+                [(run_id, k, v) for k, v in new.tags.items()],
+            )
+        return self.get_run(run_id)
+
+    def set_run_status(self, run_id: str, status: str, end_time: int | None) -> None:
+        with self.db.write() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET status = ?, end_time = ? WHERE run_id = ?",
+                (status, end_time, run_id),
+            )
+            if cur.rowcount == 0:
+                raise self._run_not_found(conn, run_id)
+
+    def get_run(self, run_id: str) -> Run:
+        with self.db.read() as conn:
+            row = conn.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs r WHERE r.run_id = ?", (run_id,)
+            ).fetchone()
+            if row is None:
+                raise self._run_not_found(conn, run_id)
+            return self._load_runs(conn, [row])[0]
+
+    def _run_not_found(self, conn: sqlite3.Connection, run_id: str) -> ModelNotFoundError:
+        total = conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        similar = [
+            r[0]
+            for r in conn.execute(
+                "SELECT run_id FROM runs WHERE run_id LIKE ? LIMIT 20", (run_id[:4] + "%",)
+            )
+        ]
+        recent = [
+            f"{r[0]} ({r[1] or 'unnamed'})"
+            for r in conn.execute(
+                "SELECT run_id, run_name FROM runs ORDER BY start_time DESC LIMIT 5"
+            )
+        ]
+        return ModelNotFoundError(
+            f"no run with id {run_id!r} in the store {self.uri} ({total} runs; most recent: "
+            f"{listing(recent, empty='none')}).{did_you_mean(run_id, similar)} List runs with "
+            "`modelpack runs list`.",
+            uri=f"runs:/{run_id}",
+        )
+
+    def _load_runs(self, conn: sqlite3.Connection, rows: list[Sequence[Any]]) -> list[Run]:
+        """Attach params, latest metrics, tags and logged models to run rows, in bulk."""
+        ids = [row[0] for row in rows]
+        params: dict[str, dict[str, str]] = {i: {} for i in ids}
+        metrics: dict[str, dict[str, float]] = {i: {} for i in ids}
+        tags: dict[str, dict[str, str]] = {i: {} for i in ids}
+        models: dict[str, list[str]] = {i: [] for i in ids}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            for table, into in (("params", params), ("run_tags", tags)):
+                for run_id, key, value in conn.execute(
+                    f"SELECT run_id, key, value FROM {table} WHERE run_id IN ({marks})", chunk
+                ):
+                    into[run_id][key] = value
+            for run_id, key, value in conn.execute(
+                f"SELECT run_id, key, value FROM latest_metrics WHERE run_id IN ({marks})", chunk
+            ):
+                metrics[run_id][key] = metric_from_db(value)
+            for run_id, path in conn.execute(
+                f"SELECT run_id, artifact_path FROM logged_models WHERE run_id IN ({marks}) "
+                "ORDER BY creation_time, artifact_path",
+                chunk,
+            ):
+                models[run_id].append(path)
+        return [
+            Run(
+                info=RunInfo(
+                    run_id=row[0],
+                    run_name=row[1],
+                    experiment_id=str(row[2]),
+                    status=row[3],
+                    start_time=row[4],
+                    end_time=row[5],
+                    user_id=row[6],
+                    artifact_uri=str(self.artifact_root / row[7]),
+                    lifecycle_stage=row[8],
+                ),
+                data=RunData(params=params[row[0]], metrics=metrics[row[0]], tags=tags[row[0]]),
+                logged_models=tuple(models[row[0]]),
+            )
+            for row in rows
+        ]
+
+    def search_runs(self, query: RunQuery) -> list[Run]:
+        where, params = compile_filter(query.get("filter"))
+        order, order_params = compile_order_by(query.get("order_by"))
+        experiment_ids = query.get("experiment_ids")
+        scope = "1"
+        if experiment_ids is not None:
+            scope = f"r.experiment_id IN ({', '.join('?' * len(experiment_ids))})"
+            params = [*(int(e) for e in experiment_ids), *params]
+        sql = (
+            f"SELECT {_RUN_COLUMNS} FROM runs r WHERE r.lifecycle_stage = 'active' "
+            f"AND {scope} AND ({where}) ORDER BY {order} LIMIT ?"
+        )
+        limit = query.get("max_results", 1000)
+        with self.db.read() as conn:
+            rows = conn.execute(sql, [*params, *order_params, limit]).fetchall()
+            return self._load_runs(conn, rows)
+
+    # ------------------------------------------------------------------ params, metrics, tags
+    def log_batch(
+        self,
+        run_id: str,
+        *,
+        params: Mapping[str, str] = {},
+        metrics: Sequence[Metric] = (),
+        tags: Mapping[str, str] = {},
+    ) -> None:
+        with self.db.write() as conn:
+            if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
+                raise self._run_not_found(conn, run_id)
+            _insert_params(conn, run_id, params)
+            _insert_metrics(conn, run_id, metrics)
+            conn.executemany(
+                "INSERT OR REPLACE INTO run_tags (run_id, key, value) VALUES (?, ?, ?)",
+                [(run_id, k, v) for k, v in tags.items()],
+            )
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with self.db.write() as conn:
+            cur = conn.execute("DELETE FROM run_tags WHERE run_id = ? AND key = ?", (run_id, key))
+            if cur.rowcount == 0:
+                tags = self.get_run(run_id).data.tags
+                raise ModelNotFoundError(
+                    f"run {run_id} has no tag {key!r}; tags: {listing(sorted(tags), empty='(none)')}"
+                )
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        with self.db.read() as conn:
+            if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
+                raise self._run_not_found(conn, run_id)
+            rows = conn.execute(
+                "SELECT key, value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? "
+                "ORDER BY step, timestamp, seq",
+                (run_id, key),
+            ).fetchall()
+        return [Metric(k, metric_from_db(v), t, s) for k, v, t, s in rows]
+
+    # ------------------------------------------------------------------ artifacts
+    def run_artifact_dir(self, run_id: str) -> Path:
+        conn = self.db.connection()
+        row = conn.execute(
+            "SELECT artifact_location FROM runs WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        if row is None:
+            raise self._run_not_found(conn, run_id)
+        return self.artifact_root / row[0]
+
+    def record_logged_model(self, model: LoggedModel) -> None:
+        with self.db.write() as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO logged_models (run_id, artifact_path, model_uuid, flavors, "
+                    "creation_time) VALUES (?, ?, ?, ?, ?)",
+                    (
+                        model.run_id,
+                        model.artifact_path,
+                        model.model_uuid,
+                        json.dumps(list(model.flavors)),
+                        model.creation_time,
+                    ),
+                )
+            except sqlite3.IntegrityError as e:
+                raise StoreError(
+                    f"run {model.run_id} already has a model at {model.artifact_path!r}; "
+                    "log it under another name"
+                ) from e
+
+    def list_logged_models(self, run_id: str) -> list[LoggedModel]:
+        rows = (
+            self.db.connection()
+            .execute(
+                "SELECT run_id, artifact_path, model_uuid, flavors, creation_time FROM logged_models "
+                "WHERE run_id = ? ORDER BY creation_time, artifact_path",
+                (run_id,),
+            )
+            .fetchall()
+        )
+        return [LoggedModel(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4]) for r in rows]
+
+
+def _insert_params(conn: sqlite3.Connection, run_id: str, params: Mapping[str, str]) -> None:
+    """Params are write-once, as in MLflow: the same value again is fine, a new one is not."""
+    for key, value in params.items():
+        row = conn.execute(
+            "SELECT value FROM params WHERE run_id = ? AND key = ?", (run_id, key)
+        ).fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)", (run_id, key, value)
+            )
+        elif row[0] != value:
+            raise StoreError(
+                f"param {key!r} of run {run_id} is already {row[0]!r}; params cannot change "
+                f"(tried {value!r}). Log it under another key, or start a new run."
+            )
+
+
+def _insert_metrics(conn: sqlite3.Connection, run_id: str, metrics: Sequence[Metric]) -> None:
+    conn.executemany(
+        "INSERT INTO metrics (run_id, key, value, timestamp, step) VALUES (?, ?, ?, ?, ?)",
+        [(run_id, m.key, m.value, m.timestamp, m.step) for m in metrics],
+    )
+    # the latest value is the one at the highest step, then the newest timestamp
+    conn.executemany(
+        "INSERT INTO latest_metrics (run_id, key, value, timestamp, step) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, "
+        "timestamp = excluded.timestamp, step = excluded.step "
+        "WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step "
+        "AND excluded.timestamp >= latest_metrics.timestamp)",
+        [(run_id, m.key, m.value, m.timestamp, m.step) for m in metrics],
+    )

@@ -1,0 +1,230 @@
+"""Model versions in the SQLite store: allocation, lookup, aliases, stages, tags."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from modelpack._store._db import crash_point, now_ms
+from modelpack._store._entities import ModelVersion, NewVersion
+from modelpack._store._hints import listing
+from modelpack._store._sqlite_registry import _VERSION_COLUMNS, SqliteRegistry
+from modelpack.exceptions import ModelNotFoundError
+
+__all__ = ["SqliteVersions"]
+
+
+class SqliteVersions(SqliteRegistry):
+    def create_model_version(self, new: NewVersion) -> ModelVersion:
+        """Allocate the next number and insert the version in one write transaction.
+
+        ``BEGIN IMMEDIATE`` holds the write lock from the read of ``last_version`` to the
+        commit, so concurrent registrations get consecutive, distinct numbers.
+        """
+        now = now_ms()
+        with self.db.write() as conn:
+            row = conn.execute(
+                "SELECT last_version FROM registered_models WHERE name = ?", (new.name,)
+            ).fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO registered_models (name, creation_time, last_updated_time) "
+                    "VALUES (?, ?, ?)",
+                    (new.name, now, now),
+                )
+            version = (row[0] if row else 0) + 1
+            conn.execute(
+                "UPDATE registered_models SET last_version = ?, last_updated_time = ? "
+                "WHERE name = ?",
+                (version, now, new.name),
+            )
+            conn.execute(
+                "INSERT INTO model_versions (name, version, creation_time, last_updated_time, "
+                "description, source, run_id, storage_location) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    new.name,
+                    version,
+                    now,
+                    now,
+                    new.description,
+                    new.source,
+                    new.run_id,
+                    new.storage_location,
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)",
+                [(new.name, version, k, v) for k, v in new.tags.items()],
+            )
+            crash_point("version-before-commit")
+            created = self._one_version(conn, "name = ? AND version = ?", (new.name, version))
+        assert created is not None
+        return created
+
+    def get_model_version(self, name: str, version: int) -> ModelVersion:
+        with self.db.read() as conn:
+            found = self._one_version(conn, "name = ? AND version = ?", (name, int(version)))
+            if found is None:
+                raise self._version_not_found(conn, name, int(version))
+            return found
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        with self.db.read() as conn:
+            found = self._one_version(
+                conn,
+                "name = ? AND version = (SELECT version FROM model_aliases "
+                "WHERE name = ? AND alias = ?)",
+                (name, name, alias),
+            )
+            if found is None:
+                self._require_model(conn, name)
+                raise ModelNotFoundError(
+                    f"registered model {name!r} has no alias {alias!r}; aliases: "
+                    f"{self._aliases_of(conn, name)}. Set one with "
+                    f"modelpack.set_alias({name!r}, {alias!r}, <version>).",
+                    uri=f"models:/{name}@{alias}",
+                )
+            return found
+
+    def get_latest_version(self, name: str, stage: str | None = None) -> ModelVersion:
+        where = "name = ?" + (" AND current_stage = ?" if stage is not None else "")
+        args = (name, stage) if stage is not None else (name,)
+        with self.db.read() as conn:
+            found = self._one_version(conn, f"{where} ORDER BY version DESC LIMIT 1", args)
+            if found is None:
+                self._require_model(conn, name)
+                hint = (
+                    f" Move one there with modelpack.transition_model_version_stage({name!r}, "
+                    f"<version>, {stage!r})."
+                    if stage is not None
+                    else ""
+                )
+                raise ModelNotFoundError(
+                    f"registered model {name!r} has no version"
+                    + (f" in stage {stage}" if stage is not None else "")
+                    + f"; versions: {self._version_summary(conn, name)}.{hint}",
+                    uri=f"models:/{name}/{stage or 'latest'}",
+                )
+            return found
+
+    def search_model_versions(self, name: str | None = None) -> list[ModelVersion]:
+        with self.db.read() as conn:
+            if name is None:
+                rows = conn.execute(
+                    f"SELECT {_VERSION_COLUMNS} FROM model_versions ORDER BY name, version"
+                ).fetchall()
+            else:
+                self._require_model(conn, name)
+                rows = conn.execute(
+                    f"SELECT {_VERSION_COLUMNS} FROM model_versions WHERE name = ? "
+                    "ORDER BY version",
+                    (name,),
+                ).fetchall()
+            return self._versions(conn, rows)
+
+    def _touch(
+        self, conn: sqlite3.Connection, name: str, version: int, sql: str, args: tuple[object, ...]
+    ) -> None:
+        """Run an UPDATE/DELETE on one version; a missing version is a not-found error."""
+        cur = conn.execute(sql, args)
+        if cur.rowcount == 0:
+            raise self._version_not_found(conn, name, version)
+
+    def update_model_version(self, name: str, version: int, *, description: str | None) -> None:
+        with self.db.write() as conn:
+            self._touch(
+                conn,
+                name,
+                version,
+                "UPDATE model_versions SET description = ?, last_updated_time = ? "
+                "WHERE name = ? AND version = ?",
+                (description, now_ms(), name, int(version)),
+            )
+
+    def delete_model_version(self, name: str, version: int) -> None:
+        with self.db.write() as conn:
+            self._touch(
+                conn,
+                name,
+                version,
+                "DELETE FROM model_versions WHERE name = ? AND version = ?",
+                (name, int(version)),
+            )
+
+    def set_model_version_tag(self, name: str, version: int, key: str, value: str | None) -> None:
+        with self.db.write() as conn:
+            self._touch(
+                conn,
+                name,
+                version,
+                "UPDATE model_versions SET last_updated_time = ? WHERE name = ? AND version = ?",
+                (now_ms(), name, int(version)),
+            )
+            if value is not None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO model_version_tags (name, version, key, value) "
+                    "VALUES (?, ?, ?, ?)",
+                    (name, int(version), key, value),
+                )
+                return
+            cur = conn.execute(
+                "DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?",
+                (name, int(version), key),
+            )
+            if cur.rowcount == 0:
+                keys = [r[0] for r in conn.execute(
+                    "SELECT key FROM model_version_tags WHERE name = ? AND version = ? ORDER BY key",
+                    (name, int(version)),
+                )]  # fmt: skip
+                raise ModelNotFoundError(
+                    f"version {version} of {name!r} has no tag {key!r}; tags: "
+                    f"{listing(keys, empty='(none)')}"
+                )
+
+    def set_alias(self, name: str, alias: str, version: int) -> None:
+        with self.db.write() as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM model_versions WHERE name = ? AND version = ?", (name, int(version))
+            ).fetchone()
+            if exists is None:
+                raise self._version_not_found(conn, name, int(version))
+            # one row per (name, alias): setting it again moves the alias to the new version
+            conn.execute(
+                "INSERT OR REPLACE INTO model_aliases (name, alias, version) VALUES (?, ?, ?)",
+                (name, alias, int(version)),
+            )
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        with self.db.write() as conn:
+            self._require_model(conn, name)
+            cur = conn.execute(
+                "DELETE FROM model_aliases WHERE name = ? AND alias = ?", (name, alias)
+            )
+            if cur.rowcount == 0:
+                raise ModelNotFoundError(
+                    f"registered model {name!r} has no alias {alias!r}; aliases: "
+                    f"{self._aliases_of(conn, name)}",
+                    uri=f"models:/{name}@{alias}",
+                )
+
+    def transition_stage(
+        self, name: str, version: int, stage: str, *, archive_existing: bool
+    ) -> ModelVersion:
+        now = now_ms()
+        with self.db.write() as conn:
+            self._touch(
+                conn,
+                name,
+                version,
+                "UPDATE model_versions SET current_stage = ?, last_updated_time = ? "
+                "WHERE name = ? AND version = ?",
+                (stage, now, name, int(version)),
+            )
+            if archive_existing:
+                conn.execute(
+                    "UPDATE model_versions SET current_stage = 'Archived', last_updated_time = ? "
+                    "WHERE name = ? AND current_stage = ? AND version != ?",
+                    (now, name, stage, int(version)),
+                )
+            moved = self._one_version(conn, "name = ? AND version = ?", (name, int(version)))
+        assert moved is not None
+        return moved

@@ -1,0 +1,189 @@
+"""Request and batch metrics, written in the Prometheus text format.
+
+Each worker counts in memory (a few dict and list updates per request). With several workers
+each one also writes its counts to a small JSON file in a directory they share, at most twice
+a second, and ``/metrics`` adds up every worker's file, so a scrape that lands on any worker
+sees the whole server (other workers' counts up to half a second old).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from bisect import bisect_left
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Metrics"]
+
+LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384)
+_DUMP_EVERY = 0.5  # seconds
+
+_HELP = {
+    "modelpack_requests_total": ("counter", "HTTP requests answered, by endpoint and status."),
+    "modelpack_request_duration_seconds": (
+        "histogram",
+        "Time from the request's arrival to its answer, by endpoint.",
+    ),
+    "modelpack_batch_requests": ("histogram", "Requests served by one predict call."),
+    "modelpack_batch_rows": ("histogram", "Rows passed to one predict call."),
+}
+
+
+class _Histogram:
+    __slots__ = ("bounds", "count", "counts", "total")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)
+        self.total = 0.0
+        self.count = 0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.total += value
+        self.count += 1
+
+
+class Metrics:
+    """Counters and histograms of one worker, optionally shared with its sibling workers."""
+
+    def __init__(self, share_dir: str | os.PathLike[str] | None = None) -> None:
+        self.requests: dict[tuple[str, int], int] = {}
+        self.latency: dict[str, _Histogram] = {}
+        self.batch_requests = _Histogram(SIZE_BUCKETS)
+        self.batch_rows = _Histogram(SIZE_BUCKETS)
+        self._share_dir = Path(share_dir) if share_dir else None
+        self._own_file = self._share_dir / f"worker-{os.getpid()}.json" if self._share_dir else None
+        self._dirty = False
+        self._timer: asyncio.TimerHandle | None = None
+
+    def observe_request(self, endpoint: str, status: int, seconds: float) -> None:
+        key = (endpoint, status)
+        self.requests[key] = self.requests.get(key, 0) + 1
+        hist = self.latency.get(endpoint)
+        if hist is None:
+            hist = self.latency[endpoint] = _Histogram(LATENCY_BUCKETS)
+        hist.observe(seconds)
+        if self._share_dir is not None and not self._dirty:
+            self._dirty = True
+            self._schedule_dump()
+
+    def observe_batch(self, requests: int, rows: int) -> None:
+        self.batch_requests.observe(requests)
+        self.batch_rows.observe(rows)
+
+    # ------------------------------------------------------------------ sharing
+    def _schedule_dump(self) -> None:
+        if self._timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            self._timer = loop.call_later(_DUMP_EVERY, self._dump)
+
+    def _dump(self) -> None:
+        self._timer = None
+        self._dirty = False
+        assert self._own_file is not None
+        tmp = self._own_file.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps(self.snapshot()))
+            os.replace(tmp, self._own_file)
+        except OSError:  # the directory went away at shutdown
+            pass
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "requests": [[ep, status, n] for (ep, status), n in self.requests.items()],
+            "latency": {ep: [h.counts, h.total, h.count] for ep, h in self.latency.items()},
+            "batch_requests": [self.batch_requests.counts, self.batch_requests.total],
+            "batch_rows": [self.batch_rows.counts, self.batch_rows.total],
+        }
+
+    def _snapshots(self) -> list[dict[str, Any]]:
+        snaps = [self.snapshot()]
+        if self._share_dir is not None:
+            for path in sorted(self._share_dir.glob("worker-*.json")):
+                if path == self._own_file:
+                    continue
+                try:
+                    snaps.append(json.loads(path.read_text()))
+                except (OSError, ValueError):
+                    continue
+        return snaps
+
+    # ------------------------------------------------------------------ rendering
+    def render(self) -> str:
+        """Every worker's counts added up, as Prometheus text exposition."""
+        requests: dict[tuple[str, int], int] = {}
+        latency: dict[str, tuple[list[int], float]] = {}
+        batches: dict[str, tuple[list[int], float]] = {}
+        for snap in self._snapshots():
+            for ep, status, n in snap["requests"]:
+                requests[(ep, status)] = requests.get((ep, status), 0) + n
+            for ep, (counts, total, _) in snap["latency"].items():
+                latency[ep] = _add(latency.get(ep), counts, total)
+            for name in ("batch_requests", "batch_rows"):
+                counts, total = snap[name]
+                batches[name] = _add(batches.get(name), counts, total)
+        lines = _header("modelpack_requests_total")
+        for (ep, status), n in sorted(requests.items()):
+            lines.append(f'modelpack_requests_total{{endpoint="{ep}",status="{status}"}} {n}')
+        lines += _header("modelpack_request_duration_seconds")
+        for ep, (counts, total) in sorted(latency.items()):
+            lines += _histogram(
+                "modelpack_request_duration_seconds",
+                LATENCY_BUCKETS,
+                counts,
+                total,
+                f'endpoint="{ep}"',
+            )
+        for name, (counts, total) in batches.items():
+            lines += _header(f"modelpack_{name}")
+            lines += _histogram(f"modelpack_{name}", SIZE_BUCKETS, counts, total, "")
+        return "\n".join(lines) + "\n"
+
+
+def _add(
+    acc: tuple[list[int], float] | None, counts: list[int], total: float
+) -> tuple[list[int], float]:
+    if acc is None:
+        return list(counts), total
+    return [a + b for a, b in zip(acc[0], counts)], acc[1] + total
+
+
+def _header(name: str) -> list[str]:
+    kind, text = _HELP[name]
+    return [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
+
+
+def _histogram(
+    name: str, bounds: tuple[float, ...], counts: list[int], total: float, labels: str
+) -> list[str]:
+    sep = "," if labels else ""
+    lines, running = [], 0
+    for bound, n in zip((*bounds, "+Inf"), counts):
+        running += n
+        lines.append(f'{name}_bucket{{{labels}{sep}le="{bound}"}} {running}')
+    braces = f"{{{labels}}}" if labels else ""
+    lines.append(f"{name}_sum{braces} {total}")
+    lines.append(f"{name}_count{braces} {running}")
+    return lines
