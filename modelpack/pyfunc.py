@@ -162,6 +162,12 @@ class PyFuncModel:
             if kind == "any" or _passthrough(data, kind):
                 return data
             return _layout(as_table(data), kind)
+        if kind == "records":  # records in, records out: no columns built (DictVectorizer)
+            fast = self._enforce.records(data)
+            if fast is not None:
+                if fast[1]:
+                    self._warn_dropped(fast[1])
+                return fast[0]
         table, dropped = self._enforce(data)
         if dropped:
             self._warn_dropped(dropped)

@@ -193,3 +193,22 @@ def test_params_are_checked(tmp_path: Path) -> None:
     assert model.predict([{"x": 3.0}], params={"factor": 10.0}).tolist() == [30.0]
     with pytest.raises(SchemaError, match="unknown parameter.*speed"):
         model.predict([{"x": 3.0}], params={"speed": 1})
+
+
+def test_records_fast_path_matches_general_path(taxi_model_dir: Path, taxi: Any) -> None:
+    """Records for a DictVectorizer go through a plain-Python check; results must not change."""
+    model = modelpack.load_model(taxi_model_dir)
+    frame, records, _ = taxi
+    expected = model.predict(frame.head(10))  # DataFrame: the general path
+    np.testing.assert_allclose(model.predict(records[:10]), expected)
+    as_ints = [{"PU_DO": "1_2", "trip_distance": 3}]
+    np.testing.assert_allclose(
+        model.predict(as_ints), model.predict([{"PU_DO": "1_2", "trip_distance": 3.0}])
+    )
+    with pytest.warns(ModelpackWarning, match="tip"):
+        with_extra = model.predict([{**records[0], "tip": 1.0}])
+    np.testing.assert_allclose(with_extra, expected[:1])
+    with pytest.raises(SchemaError, match="column 'PU_DO' expects string but got long"):
+        model.predict([{"PU_DO": 7, "trip_distance": 1.0}])
+    with pytest.raises(SchemaError, match="missing required column.*'PU_DO'"):
+        model.predict([{"trip_distance": 1.0}])

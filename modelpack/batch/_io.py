@@ -164,6 +164,7 @@ class _CsvReader(_TextReader):
                 ),
             )
         except (pa.ArrowInvalid, OSError) as e:
+            self.close()
             raise BatchError(f"cannot read {_name(path)} as CSV: {e}") from e
 
     def _on_invalid(self, row: Any) -> str:

@@ -1,10 +1,12 @@
 """Adaptive batching: concurrent requests merged into one ``predict`` call, results split back.
 
-Requests with the same batch key (same columns, same parameters) that arrive while the
-worker is busy, or within ``max_latency`` of each other, are concatenated row-wise and
-predicted together; the output is cut back into each request's rows, in order. The batch size
-adapts to load: one request alone is predicted at once (after at most ``max_latency``), and
-under load everything that queued during the previous ``predict`` goes into the next one.
+Requests with the same batch key (same columns, same parameters) that are waiting together
+are concatenated row-wise and predicted in one call; the output is cut back into each
+request's rows, in order. ``predict`` runs on the event loop, so the requests that arrive
+while one call runs queue up and form the next batch: the batch size follows the load with no
+timer. By default a batch goes at the end of the loop turn in which its first request queued
+(every request already read has joined by then); ``max_latency`` lets a lone request wait for
+companions, but only until every request that could join has.
 
 Only models whose predict is row-wise (``PyFuncModel.row_wise``) are batched. When a merged
 call fails, or its output cannot be cut into rows, each request is predicted on its own, so
@@ -159,12 +161,20 @@ class Batcher:
                 handle.cancel()
         self._timer = self._soon = None
         for batch in self._take():
-            _resolve(batch, self._run_batch([inputs for inputs, _ in batch]))
+            try:
+                outcomes = self._run_batch([inputs for inputs, _ in batch])
+            except Exception as e:  # a bug here must not leave requests waiting forever
+                outcomes = [(False, e)] * len(batch)
+            _resolve(batch, outcomes)
 
     def _run_batch(self, items: list[Inputs]) -> list[Outcome]:
         if len(items) > 1:
-            merged = merge([inputs.data for inputs in items])
-            ok, out = run_one(self._predict, Inputs(merged, 0, None, items[0].params))
+            try:
+                merged = merge([inputs.data for inputs in items])
+            except Exception as e:  # inputs that do not concatenate after all
+                ok, out = False, e
+            else:
+                ok, out = run_one(self._predict, Inputs(merged, 0, None, items[0].params))
             pieces = split(out, [inputs.rows for inputs in items]) if ok else None
             if pieces is not None:
                 if self._on_batch is not None:

@@ -323,3 +323,22 @@ def test_bad_options(taxi_dir: Path) -> None:
     )
     assert out.returncode == 2
     assert "--workers" in out.stderr
+
+
+def test_serves_a_registered_model_by_alias(
+    tmp_path: Path, taxi_dir: Path, taxi_model: Any
+) -> None:
+    """The command from the docs: models:/<name>@<alias>, answered under the registered name."""
+    import modelpack
+
+    version = modelpack.register_model(taxi_dir, "nyc-taxi-regressor")
+    modelpack.set_alias("nyc-taxi-regressor", "champion", version.version)
+    server = start_server(
+        "models:/nyc-taxi-regressor@champion", tmp_path / "log", "--no-access-log"
+    )
+    try:
+        resp = server.post("/invocations", {"dataframe_records": [ROW]})
+        assert resp.json() == {"predictions": pytest.approx(predict(taxi_model, [ROW]))}
+        assert server.get("/v2/models/nyc-taxi-regressor").json()["name"] == "nyc-taxi-regressor"
+    finally:
+        server.stop()
