@@ -16,7 +16,8 @@ not depend on the file size. Data files are generated once into the cache direct
 Usage::
 
     python benchmarks/bench_batch.py                      # 10M rows (several minutes)
-    python benchmarks/bench_batch.py --rows 200000 --small-rows 50000   # a quick run
+    python benchmarks/bench_batch.py --rows 200000 --memory-rows 50000 --repeat 1   # quick
+    python benchmarks/bench_batch.py --rows 30000000 --memory-rows "" --skip-raw --skip-mlflow
 """
 
 from __future__ import annotations
@@ -195,7 +196,7 @@ def _commands(
     ]
     if rows != args.rows:
         return runs
-    for strings in ("str", "object"):
+    for strings in () if args.skip_raw else ("str", "object"):
         runs.append(
             (
                 f"raw pipeline.predict, in memory ({strings} strings)",
@@ -220,7 +221,7 @@ def run(args: argparse.Namespace) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         work = Path(tmp)
         models = make_models(work)
-        sizes = sorted({args.small_rows, args.rows}) if args.small_rows else [args.rows]
+        sizes = sorted({*args.memory_rows, args.rows})
         plan = [(rows, *run) for rows in sizes for run in _commands(args, rows, models, work)]
         for rep in range(args.repeat):
             print(f"-- round {rep + 1} of {args.repeat}", flush=True)
@@ -283,10 +284,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument(
-        "--small-rows",
-        type=int,
-        default=1_000_000,
-        help="a smaller file for the memory comparison (0 to skip)",
+        "--memory-rows",
+        type=lambda text: [int(n) for n in text.split(",") if n.strip()],
+        default=[1_000_000],
+        help="comma-separated smaller sizes, scored by modelpack only, to compare peak memory",
     )
     parser.add_argument(
         "--cache",
@@ -294,6 +295,7 @@ def main() -> None:
         help="where the generated data files are kept",
     )
     parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--skip-raw", action="store_true")
     parser.add_argument(
         "--repeat", type=int, default=2, help="rounds over all commands; the best of each counts"
     )
