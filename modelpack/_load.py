@@ -132,7 +132,9 @@ def load_pyfunc(
     preprocessor = None
     pre = manifest.preprocessor
     if pre is not None:
-        preprocessor = load_object(model_dir / pre.path, pre.serialization_format, allow_pickle=allow)
+        preprocessor = load_object(
+            model_dir / pre.path, pre.serialization_format, allow_pickle=allow
+        )
     return PyFuncModel(
         manifest=manifest,
         model_dir=model_dir,

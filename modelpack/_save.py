@@ -123,7 +123,9 @@ def _move_into_place(tmp: Path, target: Path) -> None:
 def save_into(model: Any, model_dir: Path, options: SaveOptions) -> Manifest:
     """Write every file of the model into an existing empty directory."""
     flavor = get_flavor(options.flavor) if options.flavor else flavor_for_object(model)
-    conf = flavor.save(model, SaveContext(model_dir=model_dir, options=dict(options.flavor_options)))
+    conf = flavor.save(
+        model, SaveContext(model_dir=model_dir, options=dict(options.flavor_options))
+    )
     manifest = Manifest(run_id=options.run_id, artifact_path=options.artifact_path)
     manifest.metadata = dict(options.metadata) if options.metadata else None
 
@@ -156,7 +158,9 @@ def save_into(model: Any, model_dir: Path, options: SaveOptions) -> Manifest:
     manifest.signature = _signature(model, flavor, conf, manifest, model_dir, options)
 
     first_stage = pre_obj if pre_obj is not None else model
-    needs_pandas = (getattr(first_stage, "input_kind", None) or input_kind_of(first_stage)) == "frame"
+    needs_pandas = (
+        getattr(first_stage, "input_kind", None) or input_kind_of(first_stage)
+    ) == "frame"
     requirements += ["modelpack", "numpy"] + (["pandas"] if needs_pandas else [])
     if options.pip_requirements is not None:
         lines = list(options.pip_requirements)
@@ -171,7 +175,9 @@ def save_into(model: Any, model_dir: Path, options: SaveOptions) -> Manifest:
     return manifest
 
 
-def _write_flavors(manifest: Manifest, flavor: Flavor, conf: dict[str, Any], code: str | None) -> None:
+def _write_flavors(
+    manifest: Manifest, flavor: Flavor, conf: dict[str, Any], code: str | None
+) -> None:
     pyfunc: dict[str, Any] = {
         "loader_module": MLFLOW_LOADER,
         "python_version": _env.python_version(),
@@ -279,9 +285,7 @@ def _signature(
     outputs = None
     manifest.signature = Signature(inputs=inputs).to_dict()
     try:
-        model_fn = _in_memory_model(
-            model, flavor, conf, manifest, model_dir, options.preprocessor
-        )
+        model_fn = _in_memory_model(model, flavor, conf, manifest, model_dir, options.preprocessor)
         outputs = infer_schema(_as_output(model_fn.predict(example)))
     except Exception as e:  # the example may not be predictable; the inputs still are useful
         warn(f"could not infer the output schema by predicting the input example: {e}")
@@ -297,7 +301,11 @@ def _as_output(output: Any) -> Any:
 
 
 def _in_memory_model(
-    model: Any, flavor: Flavor, conf: dict[str, Any], manifest: Manifest, model_dir: Path,
+    model: Any,
+    flavor: Flavor,
+    conf: dict[str, Any],
+    manifest: Manifest,
+    model_dir: Path,
     preprocessor: Any,
 ) -> Any:
     from modelpack.pyfunc import PyFuncModel
