@@ -100,8 +100,16 @@ class _ParquetReader(Reader):
         self._batch_size = batch_size
         self.total_rows = self._file.metadata.num_rows
 
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        # One row group at a time: a single iter_batches over the whole file reads ahead
+        # and its buffers grow as the file goes on; per row group they stay a few MB.
+        for group in range(self._file.metadata.num_row_groups):
+            yield from self._file.iter_batches(
+                batch_size=self._batch_size, row_groups=[group], columns=self._columns
+            )
+
     def __iter__(self) -> Iterator[Chunk]:
-        batches = self._file.iter_batches(batch_size=self._batch_size, columns=self._columns)
+        batches = self._batches()
         start = 1
         for table in rechunk(batches, self._batch_size):
             yield Chunk(table, np.arange(start, start + table.num_rows))

@@ -78,7 +78,10 @@ def _result_type(result_type: Any) -> tuple[Any, str, bool]:
 
 
 def _shipped_name(model_dir: Path, manifest: Manifest) -> str:
-    key = manifest.model_uuid or hashlib.sha256(str(model_dir).encode()).hexdigest()[:32]
+    key = manifest.model_uuid
+    if not key:  # directories written by older MLflow versions carry no uuid
+        stamp = f"{model_dir}:{(model_dir / 'MLmodel').stat().st_mtime_ns}"
+        key = hashlib.sha256(stamp.encode()).hexdigest()[:32]
     return f"modelpack-model-{key}"
 
 

@@ -21,7 +21,8 @@ def write_frame(frame: Any, path: Path) -> Path:
     if fmt == "csv":
         frame.to_csv(path, index=False)
     elif fmt == "parquet":
-        frame.to_parquet(path, index=False)
+        # several row groups, so chunks also cross row-group boundaries
+        frame.to_parquet(path, index=False, row_group_size=1000)
     else:
         frame.to_json(path, orient="records", lines=True, double_precision=15)
     return path
