@@ -13,6 +13,7 @@ into a ``long`` column is accepted there.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from itertools import chain
 from typing import Any
@@ -154,19 +155,44 @@ def _index_for(names: list[str]) -> Any:
     return index
 
 
-def _column_lists(frame: Any) -> list[list[Any]] | None:
-    """Each column of a DataFrame as a Python list, or None when pandas must box the values
-    (datetimes, which ``tolist`` on the raw array would turn into integers)."""
+def _column_lists(frame: Any, positions: Sequence[int] | None = None) -> list[list[Any]] | None:
+    """Columns of a DataFrame (all, or those at ``positions``) as Python lists holding what
+    ``DataFrame.to_dict("records")`` holds (``pd.NA`` becomes None), or None when pandas must
+    box the values (datetimes, which ``tolist`` on the raw array would turn into integers)."""
     get = getattr(frame, "_get_column_array", None)
     if get is None:  # pragma: no cover - other pandas internals
         return None
     lists = []
-    for i in range(frame.shape[1]):
+    for i in range(frame.shape[1]) if positions is None else positions:
         values = get(i)
-        if getattr(values.dtype, "kind", "O") in "mM":
+        dtype = values.dtype
+        if getattr(dtype, "kind", "O") in "mM":
             return None
-        lists.append(values.tolist())
+        na = getattr(dtype, "na_value", np.nan)
+        masked = type(na).__name__ == "NAType"
+        column = _arrow_strings(values, masked)
+        if column is None:
+            column = values.tolist()
+            if masked and values.isna().any():
+                column = [None if v is na else v for v in column]
+        lists.append(column)
     return lists
+
+
+def _arrow_strings(values: Any, masked: bool) -> list[Any] | None:
+    """An Arrow-backed string column as a list of str (None for missing values), read
+    straight from Arrow: pandas' own ``tolist`` boxes each value through numpy, several times
+    slower. None for anything else, and for NaN-semantics columns with missing values (they
+    hold NaN there, which pandas' route gives)."""
+    chunked = getattr(values, "_pa_array", None)
+    if chunked is None or (chunked.null_count and not masked):
+        return None
+    pa = sys.modules.get("pyarrow")
+    kind = chunked.type
+    if pa is None or not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return None
+    out: list[Any] = chunked.to_pylist()
+    return out
 
 
 def _dtypes(frame: Any) -> list[Any]:
@@ -382,7 +408,7 @@ def _record_checks(specs: list[ColSpec]) -> list[tuple[str, frozenset[type], boo
 class _FramePlan:
     """What to do with DataFrames of one column layout and dtypes (cached per layout)."""
 
-    __slots__ = ("check", "dropped", "numeric", "passthrough", "present")
+    __slots__ = ("check", "dropped", "names", "numeric", "passthrough", "positions", "present")
 
     def __init__(
         self,
@@ -391,12 +417,17 @@ class _FramePlan:
         dropped: list[str],
         passthrough: bool,
         numeric: bool,
+        names: list[str],
     ) -> None:
         self.present = present
         self.check = check
         self.dropped = dropped
         self.passthrough = passthrough
         self.numeric = numeric
+        # The schema's columns found in the frame, in schema order, and where they are.
+        self.names = names
+        where = {n: i for i, n in enumerate(present)}
+        self.positions = [where[n] for n in names]
 
 
 class ColumnEnforcer:
@@ -511,7 +542,19 @@ class ColumnEnforcer:
         }
         return Table(columns=cols, nrows=table.nrows, from_python=table.from_python), dropped
 
-    def _frame(self, frame: Any) -> tuple[Table, list[str]]:
+    def frame_records(self, frame: Any) -> tuple[list[dict[str, Any]], list[str]] | None:
+        """Records straight from a DataFrame that needs no conversion, for a first stage that
+        consumes records; None when a column needs converting (the general path does it)."""
+        plan = self._plan_for(frame)
+        if plan.check:
+            return None
+        lists = _column_lists(frame, plan.positions)
+        if lists is None:
+            return None
+        names = plan.names
+        return [dict(zip(names, row)) for row in zip(*lists)], plan.dropped
+
+    def _plan_for(self, frame: Any) -> _FramePlan:
         index = frame.columns
         if index is not self._last_index:  # Index objects are immutable: identity is safe
             self._last_index = index
@@ -525,9 +568,15 @@ class ColumnEnforcer:
             if len(self._plans) >= self._MAX_PLANS:
                 self._plans.clear()
             self._plans[key] = plan
+        return plan
+
+    def _frame(self, frame: Any) -> tuple[Table, list[str]]:
+        plan = self._plan_for(frame)
+        present = plan.present
         if plan.passthrough:
             return Table(frame=frame, names=present, numeric=plan.numeric), plan.dropped
-        wanted = [n for n in self.names if n in set(present)]
+        wanted = plan.names
+        index = frame.columns
         out = frame.rename(columns=str) if any(not isinstance(c, str) for c in index) else frame
         out = out[wanted] if wanted != present else out.copy(deep=False)
         for spec in plan.check:
@@ -547,7 +596,8 @@ class ColumnEnforcer:
         dropped = [n for n in present if n not in self._name_set]
         layout_same = present == self.names and all(isinstance(c, str) for c in frame.columns)
         numeric = all(getattr(d, "kind", "O") in "biuf" for d in dtypes)
-        return _FramePlan(present, check, dropped, layout_same and not check, numeric)
+        names = [n for n in self.names if n in by_name]
+        return _FramePlan(present, check, dropped, layout_same and not check, numeric, names)
 
 
 def enforce_tensor(data: Any, spec: TensorSpec) -> np.ndarray:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelpack._enforce import ColumnEnforcer, Table, as_table, enforce_tensor
-from modelpack._signature import ParamSpec, Schema, Signature
+from modelpack._signature import ParamSpec, Schema, Signature, is_dataframe
 from modelpack._warn import warn
 from modelpack.exceptions import SchemaError
 
@@ -163,7 +163,8 @@ class PyFuncModel:
                 return data
             return _layout(as_table(data), kind)
         if kind == "records":  # records in, records out: no columns built (DictVectorizer)
-            fast = self._enforce.records(data)
+            enforce = self._enforce
+            fast = enforce.frame_records(data) if is_dataframe(data) else enforce.records(data)
             if fast is not None:
                 if fast[1]:
                     self._warn_dropped(fast[1])

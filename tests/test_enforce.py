@@ -199,7 +199,7 @@ def test_records_fast_path_matches_general_path(taxi_model_dir: Path, taxi: Any)
     """Records for a DictVectorizer go through a plain-Python check; results must not change."""
     model = modelpack.load_model(taxi_model_dir)
     frame, records, _ = taxi
-    expected = model.predict(frame.head(10))  # DataFrame: the general path
+    expected = model.predict(frame.head(10))
     np.testing.assert_allclose(model.predict(records[:10]), expected)
     as_ints = [{"PU_DO": "1_2", "trip_distance": 3}]
     np.testing.assert_allclose(
@@ -212,3 +212,60 @@ def test_records_fast_path_matches_general_path(taxi_model_dir: Path, taxi: Any)
         model.predict([{"PU_DO": 7, "trip_distance": 1.0}])
     with pytest.raises(SchemaError, match="missing required column.*'PU_DO'"):
         model.predict([{"trip_distance": 1.0}])
+
+
+def _same_records(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> None:
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert list(g) == list(w)
+        for key in g:
+            if isinstance(w[key], float) and np.isnan(w[key]):
+                assert isinstance(g[key], float) and np.isnan(g[key]), key
+            else:
+                assert g[key] == w[key] and type(g[key]) is type(w[key]), key
+
+
+@pytest.mark.parametrize(
+    "strings",
+    [
+        pytest.param(lambda v: pd.array(v, dtype="str"), id="default-str"),
+        pytest.param(lambda v: pd.array(v, dtype="string[pyarrow]"), id="string-pyarrow"),
+        pytest.param(lambda v: pd.array(v, dtype="string[python]"), id="string-python"),
+        pytest.param(lambda v: np.array(v, dtype=object), id="object"),
+    ],
+)
+def test_dataframe_to_records_matches_pandas(taxi_model_dir: Path, strings: Any) -> None:
+    """A DataFrame for a records-consuming model becomes the same records pandas gives, for
+    every string storage, with missing values, reordered and extra columns."""
+    model = modelpack.load_model(taxi_model_dir)
+    zones = ["43_151", "1_2", None, "7_9"]
+    frame = pd.DataFrame(
+        {"trip_distance": [1.5, 2.0, 3.25, 4.0], "tip": [1, 2, 3, 4], "PU_DO": strings(zones)}
+    )
+    with pytest.warns(ModelpackWarning, match="tip"):
+        got = model.prepare(frame)
+    want = frame[["PU_DO", "trip_distance"]].to_dict(orient="records")
+    _same_records(got, want)
+    full = frame.dropna()
+    _same_records(model.prepare(full), full[["PU_DO", "trip_distance"]].to_dict("records"))
+    # The same layout again comes from the cached plan and gives the same answer.
+    _same_records(model.prepare(full), full[["PU_DO", "trip_distance"]].to_dict("records"))
+    np.testing.assert_allclose(
+        model.predict(full[["PU_DO", "trip_distance"]]),
+        model.predict(full[["PU_DO", "trip_distance"]].to_dict("records")),
+    )
+
+
+def test_dataframe_to_records_converts_and_rejects_like_records(taxi_model_dir: Path) -> None:
+    model = modelpack.load_model(taxi_model_dir)
+    as_ints = pd.DataFrame({"PU_DO": ["1_2"], "trip_distance": np.array([3], dtype=np.int32)})
+    np.testing.assert_allclose(
+        model.predict(as_ints), model.predict([{"PU_DO": "1_2", "trip_distance": 3.0}])
+    )
+    with pytest.raises(SchemaError, match="PU_DO"):
+        model.predict(pd.DataFrame({"PU_DO": [7], "trip_distance": [1.0]}))
+    with pytest.raises(SchemaError, match="missing required column.*'PU_DO'"):
+        model.predict(pd.DataFrame({"trip_distance": [1.0]}))
+    when = pd.DataFrame({"PU_DO": ["1_2"], "trip_distance": pd.to_datetime(["2024-01-01"])})
+    with pytest.raises(SchemaError, match="trip_distance"):
+        model.predict(when)
