@@ -344,7 +344,9 @@ def _coerce(name: str, arr: np.ndarray, target: str, from_python: bool) -> np.nd
         want = str if target == "string" else (bytes, bytearray)
         if kind == ("U" if target == "string" else "S"):
             return arr.astype(object)
-        if kind == "O" and all(v is None or isinstance(v, want) for v in arr.tolist()):
+        if kind == "O" and (
+            _all_of(arr, target) or all(v is None or isinstance(v, want) for v in arr.tolist())
+        ):
             return arr
     elif target == "datetime":
         if kind == "M":
@@ -355,6 +357,16 @@ def _coerce(name: str, arr: np.ndarray, target: str, from_python: bool) -> np.nd
             except (ValueError, TypeError):
                 pass
     raise _lossy(name, target, arr)
+
+
+def _all_of(arr: np.ndarray, target: str) -> bool:
+    """True when pandas is loaded and says, at C speed, that every value of an object array is
+    a str (or bytes); False means "check value by value" (None is allowed there)."""
+    pd = sys.modules.get("pandas")
+    if pd is None or len(arr) < 64:
+        return False
+    want = "string" if target == "string" else "bytes"
+    return bool(pd.api.types.infer_dtype(arr, skipna=False) == want)
 
 
 def _in_range(arr: np.ndarray, dtype: Any) -> bool:

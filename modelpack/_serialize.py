@@ -13,6 +13,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+from modelpack._skops import import_skops_io
 from modelpack._warn import warn
 from modelpack.exceptions import UnsafeModelError
 
@@ -42,7 +43,7 @@ def pickle_allowed(allow_pickle: bool | None) -> bool:
 def _skops_bytes(obj: Any) -> bytes | None:
     """The skops serialization of ``obj`` if skops trusts every type in it, else None."""
     try:
-        import skops.io as sio
+        sio = import_skops_io()
     except ImportError:
         return None
     try:
@@ -89,7 +90,9 @@ def load_object(
     if fmt == "skops":
         from modelpack.flavors import require
 
-        sio = require("skops.io", "sklearn")
+        require("sklearn", "sklearn")
+        require("skops", "sklearn")
+        sio = import_skops_io()
         return sio.loads(path.read_bytes(), trusted=trusted or None)
     if fmt not in PICKLE_FORMATS:
         raise ValueError(f"unknown serialization format {fmt!r} for {path.name}")

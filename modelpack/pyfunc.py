@@ -161,6 +161,10 @@ class PyFuncModel:
         if self._enforce is None:
             if kind == "any" or _passthrough(data, kind):
                 return data
+            if kind == "array" and _nested_rows(data):  # [[...], ...]: rows without names
+                import numpy as np
+
+                return np.asarray(data)
             return _layout(as_table(data), kind)
         if kind == "records":  # records in, records out: no columns built (DictVectorizer)
             enforce = self._enforce
@@ -205,6 +209,15 @@ def _passthrough(data: Any, kind: str) -> bool:
     if kind == "frame":
         return module.startswith("pandas")
     return False
+
+
+def _nested_rows(data: Any) -> bool:
+    return (
+        isinstance(data, (list, tuple))
+        and bool(data)
+        and isinstance(data[0], (list, tuple))
+        and not isinstance(data[0], Mapping)
+    )
 
 
 def _layout(table: Table, kind: str) -> Any:

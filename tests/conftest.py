@@ -1,7 +1,8 @@
 """Shared fixtures: a small synthetic taxi-duration data set and models trained on it.
 
 Everything is real (scikit-learn, XGBoost); nothing is mocked. Each test gets its own store
-(MODELPACK_STORE_URI points into its tmp_path) so no test writes into the working directory.
+(MODELPACK_STORE_URI points into its tmp_path) so no test writes into the working directory,
+and the session's per-user cache (MODELPACK_CACHE_DIR) is a temporary directory.
 """
 
 from __future__ import annotations
@@ -29,6 +30,20 @@ def make_taxi(n: int = 300, seed: int = 0) -> tuple[Any, list[dict[str, Any]], n
     zone_effect = frame["PU_DO"].map({z: i * 1.5 for i, z in enumerate(ZONES)}).to_numpy()
     y = 2.0 + 3.1 * frame["trip_distance"].to_numpy() + zone_effect + rng.normal(0, 0.5, n)
     return frame, frame.to_dict(orient="records"), y
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """modelpack's per-user cache goes to a directory of this test session, not ~/.cache."""
+    import os
+
+    before = os.environ.get("MODELPACK_CACHE_DIR")
+    os.environ["MODELPACK_CACHE_DIR"] = str(tmp_path_factory.mktemp("modelpack-cache"))
+    yield
+    if before is None:
+        os.environ.pop("MODELPACK_CACHE_DIR", None)
+    else:
+        os.environ["MODELPACK_CACHE_DIR"] = before
 
 
 @pytest.fixture(autouse=True)

@@ -269,3 +269,39 @@ def test_dataframe_to_records_converts_and_rejects_like_records(taxi_model_dir: 
     when = pd.DataFrame({"PU_DO": ["1_2"], "trip_distance": pd.to_datetime(["2024-01-01"])})
     with pytest.raises(SchemaError, match="trip_distance"):
         model.predict(when)
+
+
+def test_without_a_signature_nested_lists_are_rows(tmp_path: Path) -> None:
+    """An array-consuming model saved without a signature takes rows as nested lists."""
+    from sklearn.linear_model import LinearRegression
+
+    x = np.arange(12.0).reshape(4, 3)
+    lr = LinearRegression().fit(x, x.sum(axis=1))
+    modelpack.save_model(lr, tmp_path / "bare")
+    model = modelpack.load_model(tmp_path / "bare")
+    assert model.signature is None
+    np.testing.assert_allclose(model.predict([[1.0, 2.0, 3.0]]), lr.predict([[1.0, 2.0, 3.0]]))
+    np.testing.assert_allclose(
+        model.predict(((1, 2, 3), (4, 5, 6))), lr.predict(x[:2] * 0 + [[1, 2, 3], [4, 5, 6]])
+    )
+
+
+def test_long_object_string_columns_are_checked_whole(echo: modelpack.PyFuncModel) -> None:
+    """Long object columns take a vectorised check; the answer must match the per-value one."""
+    n = 500
+    base = {"x": np.ones(n), "n": np.ones(n, dtype=np.int64), "f": np.ones(n, dtype=np.float32)}
+    names = np.array([f"r{i}" for i in range(n)], dtype=object)
+    out = echo.predict(pd.DataFrame({"name": pd.Series(names, dtype=object), **base}))
+    assert out["name"].tolist() == names.tolist()
+    with_none = names.copy()
+    with_none[7] = None
+    assert (
+        echo.predict(pd.DataFrame({"name": pd.Series(with_none, dtype=object), **base}))[
+            "name"
+        ].iloc[7]
+        is None
+    )
+    with_int = names.copy()
+    with_int[n - 1] = 5
+    with pytest.raises(SchemaError, match="column 'name' expects string"):
+        echo.predict(pd.DataFrame({"name": pd.Series(with_int, dtype=object), **base}))
