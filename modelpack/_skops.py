@@ -149,5 +149,5 @@ def import_skops_io() -> Any:
         sklearn.utils.all_estimators = real
         trusted = sys.modules.get("skops.io._trusted_types")
         if trusted is not None and hasattr(trusted, "all_estimators"):
-            trusted.all_estimators = real  # skops keeps the name it imported
+            trusted.all_estimators = real  # type: ignore[attr-defined]  # skops keeps its import
     return skops.io
