@@ -462,6 +462,7 @@ class ColumnEnforcer:
         self._plans: dict[tuple[Any, ...], _FramePlan] = {}
         self._last_index: Any = None
         self._last_present: list[str] = []
+        self._last_plan: tuple[list[str], list[Any], _FramePlan] | None = None
         self._record_checks = _record_checks(self.specs)
 
     def __call__(self, data: Any) -> tuple[Table, list[str]]:
@@ -573,6 +574,16 @@ class ColumnEnforcer:
             self._last_present = [str(c) for c in index.tolist()]
         present = self._last_present
         dtypes = _dtypes(frame)
+        last = self._last_plan
+        # Same Index and the very same dtype objects as last time: skip hashing the key (some
+        # pandas dtypes hash in Python, microseconds each).
+        if (
+            last is not None
+            and last[0] is present
+            and len(last[1]) == len(dtypes)
+            and all(a is b for a, b in zip(last[1], dtypes))
+        ):
+            return last[2]
         key = (tuple(present), tuple(dtypes))
         plan = self._plans.get(key)
         if plan is None:
@@ -580,6 +591,7 @@ class ColumnEnforcer:
             if len(self._plans) >= self._MAX_PLANS:
                 self._plans.clear()
             self._plans[key] = plan
+        self._last_plan = (present, dtypes, plan)
         return plan
 
     def _frame(self, frame: Any) -> tuple[Table, list[str]]:
