@@ -165,6 +165,8 @@ class PyFuncModel:
                 import numpy as np
 
                 return np.asarray(data)
+            if kind == "frame" and _unnamed(data):  # no names to build columns from
+                return data
             return _layout(as_table(data), kind)
         if kind == "records":  # records in, records out: no columns built (DictVectorizer)
             enforce = self._enforce
@@ -218,6 +220,14 @@ def _nested_rows(data: Any) -> bool:
         and isinstance(data[0], (list, tuple))
         and not isinstance(data[0], Mapping)
     )
+
+
+def _unnamed(data: Any) -> bool:
+    """A plain sequence or array (not records): without a signature, nothing names its
+    columns, so a model that takes frames gets it as the caller passed it."""
+    if isinstance(data, (list, tuple)):
+        return not (data and isinstance(data[0], Mapping))
+    return type(data).__module__.startswith(("numpy", "scipy"))
 
 
 def _layout(table: Table, kind: str) -> Any:

@@ -305,3 +305,18 @@ def test_long_object_string_columns_are_checked_whole(echo: modelpack.PyFuncMode
     with_int[n - 1] = 5
     with pytest.raises(SchemaError, match="column 'name' expects string"):
         echo.predict(pd.DataFrame({"name": pd.Series(with_int, dtype=object), **base}))
+
+
+def test_without_a_signature_a_custom_model_gets_plain_input_unchanged(tmp_path: Path) -> None:
+    class Doubler(PythonModel):
+        def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+            return [2 * x for x in model_input]
+
+    modelpack.save_model(Doubler(), tmp_path / "doubler")
+    model = modelpack.load_model(tmp_path / "doubler")
+    assert model.predict([1, 2, 3]) == [2, 4, 6]
+    assert model.predict((1.5,)) == [3.0]
+    assert list(model.predict(np.array([1, 2]))) == [2, 4]
+    # Records still become a DataFrame for a frame-consuming model.
+    echoed = modelpack.pyfunc.PyFuncModel.prepare(model, [{"a": 1}, {"a": 2}])
+    assert isinstance(echoed, pd.DataFrame) and echoed["a"].tolist() == [1, 2]
