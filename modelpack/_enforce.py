@@ -195,6 +195,27 @@ def _arrow_strings(values: Any, masked: bool) -> list[Any] | None:
     return out
 
 
+def _reader_for(values: Any) -> str:
+    """How :func:`_read_column` reads columns of this array's dtype (decided once per layout,
+    only for dtypes :func:`_column_lists` reads without boxing)."""
+    masked = type(getattr(values.dtype, "na_value", np.nan)).__name__ == "NAType"
+    if _arrow_strings(values, masked) is not None:
+        return "arrow-na" if masked else "arrow"
+    return "masked" if masked else "tolist"
+
+
+def _read_column(values: Any, how: str) -> list[Any]:
+    """One column as :func:`_column_lists` gives it, by the reader chosen for its dtype."""
+    if how == "arrow-na" or (how == "arrow" and not values._pa_array.null_count):
+        out: list[Any] = values._pa_array.to_pylist()
+        return out
+    column: list[Any] = values.tolist()
+    if how == "masked" and values.isna().any():
+        na = values.dtype.na_value
+        column = [None if v is na else v for v in column]
+    return column
+
+
 def _dtypes(frame: Any) -> list[Any]:
     """Column dtypes of a DataFrame. ``frame.dtypes`` builds a Series (tens of microseconds);
     the block manager answers the same question in about one."""
@@ -463,6 +484,7 @@ class ColumnEnforcer:
         self._last_index: Any = None
         self._last_present: list[str] = []
         self._last_plan: tuple[list[str], list[Any], _FramePlan] | None = None
+        self._records_layout: tuple[list[str], _FramePlan, list[Any], list[str]] | None = None
         self._record_checks = _record_checks(self.specs)
 
     def __call__(self, data: Any) -> tuple[Table, list[str]]:
@@ -557,22 +579,49 @@ class ColumnEnforcer:
 
     def frame_records(self, frame: Any) -> tuple[list[dict[str, Any]], list[str]] | None:
         """Records straight from a DataFrame that needs no conversion, for a first stage that
-        consumes records; None when a column needs converting (the general path does it)."""
+        consumes records; None when a column needs converting (the general path does it).
+
+        The last layout's decisions are kept with the dtypes of the columns read, so a frame of
+        the same layout (the common case: one request after another) only fetches its column
+        arrays and compares dtypes. This path runs between calls into the model, so it touches
+        as little pandas code as it can: cold code costs far more there than in a tight loop.
+        """
+        present = self._present(frame)
+        cached = self._records_layout
+        if cached is not None and cached[0] == present:
+            _, plan, dtypes, readers = cached
+            get = frame._get_column_array
+            arrays = [get(i) for i in plan.positions]
+            if all(a.dtype is d or a.dtype == d for a, d in zip(arrays, dtypes)):
+                read = [_read_column(a, how) for a, how in zip(arrays, readers)]
+                names = plan.names
+                return [dict(zip(names, row)) for row in zip(*read)], plan.dropped
         plan = self._plan_for(frame)
         if plan.check:
             return None
         lists = _column_lists(frame, plan.positions)
         if lists is None:
             return None
+        get = frame._get_column_array
+        arrays = [get(i) for i in plan.positions]
+        self._records_layout = (
+            present,
+            plan,
+            [a.dtype for a in arrays],
+            [_reader_for(a) for a in arrays],
+        )
         names = plan.names
         return [dict(zip(names, row)) for row in zip(*lists)], plan.dropped
 
-    def _plan_for(self, frame: Any) -> _FramePlan:
+    def _present(self, frame: Any) -> list[str]:
         index = frame.columns
         if index is not self._last_index:  # Index objects are immutable: identity is safe
             self._last_index = index
             self._last_present = [str(c) for c in index.tolist()]
-        present = self._last_present
+        return self._last_present
+
+    def _plan_for(self, frame: Any) -> _FramePlan:
+        present = self._present(frame)
         dtypes = _dtypes(frame)
         last = self._last_plan
         # Same Index and the very same dtype objects as last time: skip hashing the key (some
