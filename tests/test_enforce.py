@@ -320,3 +320,26 @@ def test_without_a_signature_a_custom_model_gets_plain_input_unchanged(tmp_path:
     # Records still become a DataFrame for a frame-consuming model.
     echoed = modelpack.pyfunc.PyFuncModel.prepare(model, [{"a": 1}, {"a": 2}])
     assert isinstance(echoed, pd.DataFrame) and echoed["a"].tolist() == [1, 2]
+
+
+def test_same_layout_frames_reuse_the_layout_safely(taxi_model_dir: Path) -> None:
+    """After a frame without missing values, a same-layout frame with them, or with another
+    dtype for a column, still gives what pandas gives."""
+    model = modelpack.load_model(taxi_model_dir)
+
+    def frame(zones: list[Any], dtype: str) -> pd.DataFrame:
+        return pd.DataFrame({"PU_DO": pd.array(zones, dtype=dtype), "trip_distance": [1.0, 2.0]})
+
+    for dtype in ("str", "string[pyarrow]", "string[python]"):
+        first = frame(["1_2", "7_9"], dtype)
+        _same_records(model.prepare(first), first.to_dict("records"))
+        later = frame(["43_151", None], dtype)
+        _same_records(model.prepare(later), later.to_dict("records"))
+        again = frame(["7_9", "1_2"], dtype)
+        _same_records(model.prepare(again), again.to_dict("records"))
+    as_object = pd.DataFrame(
+        {"PU_DO": pd.Series(["1_2", "7_9"], dtype=object), "trip_distance": [1.0, 2.0]}
+    )
+    _same_records(model.prepare(as_object), as_object.to_dict("records"))
+    with pytest.raises(SchemaError, match="PU_DO"):
+        model.prepare(pd.DataFrame({"PU_DO": [1, 2], "trip_distance": [1.0, 2.0]}))
