@@ -6,8 +6,7 @@ from pathlib import Path
 
 from modelpack import _env
 from modelpack._manifest import Manifest
-from modelpack._warn import warn
-from modelpack.exceptions import EnvironmentMismatchError
+from modelpack.exceptions import EnvironmentMismatchError, warn
 
 __all__ = ["check_environment", "differences", "restore_hint"]
 

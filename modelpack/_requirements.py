@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from modelpack import _env
-from modelpack._warn import warn
+from modelpack.exceptions import warn
 
 __all__ = ["Inferred", "bundle", "infer", "modules_in_pickle", "modules_in_skops"]
 

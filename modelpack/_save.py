@@ -23,8 +23,7 @@ from modelpack._manifest import Manifest, PreprocessorInfo, write_manifest
 from modelpack._preprocess import input_kind_of
 from modelpack._serialize import dump_object
 from modelpack._signature import Signature, infer_schema, infer_signature, is_dataframe
-from modelpack._warn import warn
-from modelpack.exceptions import ModelExistsError
+from modelpack.exceptions import ModelExistsError, warn
 from modelpack.flavors import Flavor, SaveContext, flavor_for_object, get_flavor
 
 __all__ = ["ModelInfo", "SaveOptions", "save", "save_into"]

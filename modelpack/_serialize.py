@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from modelpack._skops import import_skops_io
-from modelpack._warn import warn
-from modelpack.exceptions import UnsafeModelError
+from modelpack.exceptions import UnsafeModelError, warn
 
 __all__ = [
     "PICKLE_FORMATS",

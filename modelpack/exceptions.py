@@ -17,10 +17,14 @@ modelpack::
     ├── StoreError(RuntimeError)             the run/registry store refused or failed an operation
     └── UnsafeArchiveError(ValueError)       an archive member would escape its target directory
 
-Warnings use :class:`ModelpackWarning` (a ``UserWarning``).
+Warnings use :class:`ModelpackWarning` (a ``UserWarning``), issued with :func:`warn` so that they
+point at the caller's line rather than at modelpack's internals.
 """
 
 from __future__ import annotations
+
+import sys
+import warnings
 
 __all__ = [
     "EnvironmentMismatchError",
@@ -36,6 +40,7 @@ __all__ = [
     "StoreError",
     "UnsafeArchiveError",
     "UnsafeModelError",
+    "warn",
 ]
 
 
@@ -113,3 +118,13 @@ class StoreError(ModelpackError, RuntimeError):
 
 class UnsafeArchiveError(ModelpackError, ValueError):
     """An archive member would be written outside its target directory, or is a device."""
+
+
+def warn(message: str, category: type[Warning] = ModelpackWarning) -> None:
+    """Issue ``message`` attributed to the first stack frame outside modelpack."""
+    frame = sys._getframe(1)
+    level = 2  # 1 would be this function itself
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("modelpack"):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelpack._enforce import ColumnEnforcer, Table, as_table, enforce_tensor
 from modelpack._signature import ParamSpec, Schema, Signature, is_dataframe
-from modelpack._warn import warn
-from modelpack.exceptions import SchemaError
+from modelpack.exceptions import SchemaError, warn
 
 if TYPE_CHECKING:
     from modelpack._manifest import Manifest
