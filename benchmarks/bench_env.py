@@ -212,7 +212,7 @@ def bundle(
     *,
     offline_restore: bool,
 ) -> None:
-    from modelpack.packaging._bundle import PackOptions, pack, unpack
+    from modelpack.pack._bundle import PackOptions, pack, unpack
 
     cache = work / "wheels"
     t_pack, archive = _timed(

@@ -59,7 +59,7 @@ def register(subparsers: Any) -> None:
 
 def _create(args: argparse.Namespace) -> int:
     from modelpack._load import open_model
-    from modelpack.packaging._venv import create_env
+    from modelpack.pack._venv import create_env
 
     model_dir, _ = open_model(args.model_uri)
     plan = create_env(

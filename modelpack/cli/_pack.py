@@ -87,8 +87,8 @@ def register(subparsers: Any) -> None:
 
 
 def _pack(args: argparse.Namespace) -> int:
-    from modelpack.packaging._bundle import PackOptions, pack
-    from modelpack.packaging._progress import human_size
+    from modelpack.pack._bundle import PackOptions, pack
+    from modelpack.pack._progress import human_size
 
     out = pack(
         args.model_uri,
@@ -103,7 +103,7 @@ def _pack(args: argparse.Namespace) -> int:
             extras=tuple(e.strip() for e in args.extras.split(",") if e.strip()),
         ),
     )
-    from modelpack.packaging._wheelhouse import sha256_of
+    from modelpack.pack._wheelhouse import sha256_of
 
     print(
         f"packed {args.model_uri} into {out} ({human_size(out.stat().st_size)}, "
@@ -115,7 +115,7 @@ def _pack(args: argparse.Namespace) -> int:
 
 
 def _unpack(args: argparse.Namespace) -> int:
-    from modelpack.packaging._bundle import unpack
+    from modelpack.pack._bundle import unpack
 
     root = unpack(args.archive, args.output)
     print(f"unpacked and verified {root}")
@@ -124,7 +124,7 @@ def _unpack(args: argparse.Namespace) -> int:
 
 
 def _docker(args: argparse.Namespace) -> int:
-    from modelpack.packaging._docker import DockerOptions, build_context
+    from modelpack.pack._docker import DockerOptions, build_context
 
     out = build_context(
         args.model_uri,

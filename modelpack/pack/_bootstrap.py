@@ -158,7 +158,7 @@ def _install_conda(root: Path, env: Path, manifest: dict) -> None:
     # The bundled modelpack wheel is pure Python: on sys.path it provides safe extraction.
     wheel = _modelpack_wheel(root)
     sys.path.insert(0, str(wheel))
-    from modelpack._archive import safe_extract
+    from modelpack.pack._archive import safe_extract
 
     safe_extract(root / str(manifest["conda_env"]), env)
     python = _env_python(env)

@@ -31,9 +31,10 @@ from modelpack import _env
 from modelpack._integrity import file_digest
 from modelpack._version import __version__
 from modelpack.exceptions import IntegrityError, ModelpackError
-from modelpack.packaging import _bootstrap
-from modelpack.packaging._progress import Progress
-from modelpack.packaging._selfwheel import build_self_wheel
+from modelpack.pack import _bootstrap
+from modelpack.pack._progress import Progress
+from modelpack.pack._python import model_python
+from modelpack.pack._selfwheel import build_self_wheel
 
 __all__ = ["BUNDLE_FORMAT", "PackOptions", "assemble", "pack", "unpack", "write_archive"]
 
@@ -63,17 +64,6 @@ class PackOptions:
     extra_files: dict[str, str] = field(default_factory=dict)
 
 
-def _model_python(model_dir: Path) -> str:
-    import yaml
-
-    try:
-        data = yaml.safe_load((model_dir / _env.PYTHON_ENV_FILE).read_text(encoding="utf-8"))
-        full = str(data.get("python") or "")
-    except (OSError, AttributeError, yaml.YAMLError):
-        full = ""
-    return ".".join((full or _env.python_version()).split(".")[:2])
-
-
 def _extra_requirements(extras: Sequence[str]) -> list[str]:
     """modelpack's own requirements (and those of ``extras``) as Requires-Dist lines."""
     from importlib.metadata import PackageNotFoundError, requires
@@ -97,7 +87,7 @@ def _extra_requirements(extras: Sequence[str]) -> list[str]:
 
 
 def _wheelhouse(bundle: Path, model_dir: Path, python: str, options: PackOptions) -> None:
-    from modelpack.packaging import _wheelhouse as wh
+    from modelpack.pack import _wheelhouse as wh
 
     model_reqs = (model_dir / _env.REQUIREMENTS_FILE).read_text(encoding="utf-8").splitlines()
     wanted = [r for r in model_reqs if r.strip() and _env.requirement_names([r]) != ["modelpack"]]
@@ -154,7 +144,7 @@ def _env_kind(options: PackOptions) -> str:
 
 def assemble(model_dir: Path, bundle: Path, options: PackOptions) -> dict[str, Any]:
     """Write the bundle's files into the empty directory ``bundle``; return its manifest."""
-    python = _model_python(model_dir)
+    python = model_python(model_dir)
     shutil.copytree(model_dir, bundle / "model", ignore=shutil.ignore_patterns("__pycache__"))
     kind = _env_kind(options)
     manifest: dict[str, Any] = {
@@ -169,7 +159,7 @@ def assemble(model_dir: Path, bundle: Path, options: PackOptions) -> dict[str, A
         "modelpack_version": __version__,
     }
     if kind == "conda":
-        from modelpack.packaging._conda import pack_conda_env
+        from modelpack.pack._conda import pack_conda_env
 
         prefix = options.conda_prefix or os.environ.get("CONDA_PREFIX") or sys.prefix
         manifest["conda_env"] = pack_conda_env(Path(prefix), bundle)
@@ -261,7 +251,7 @@ def unpack(archive: str | os.PathLike[str], target: str | os.PathLike[str]) -> P
 
     Nothing is left behind when the archive is unsafe or a file does not match its digest.
     """
-    from modelpack._archive import safe_extract
+    from modelpack.pack._archive import safe_extract
 
     dest = Path(target).expanduser().absolute()
     dest.mkdir(parents=True, exist_ok=True)

@@ -76,13 +76,14 @@ def build_context(
 ) -> Path:
     """Write the build context into ``output`` (new or empty) and return its path."""
     from modelpack._load import open_model
-    from modelpack.packaging._bundle import PackOptions, _model_python, assemble
+    from modelpack.pack._bundle import PackOptions, assemble
+    from modelpack.pack._python import model_python
 
     model_dir, _ = open_model(model_uri)
     out = Path(output).expanduser().absolute()
     if out.exists() and any(out.iterdir()):
         raise ModelpackError(f"{out} exists and is not empty; choose a new -o directory")
-    python = _model_python(model_dir)
+    python = model_python(model_dir)
     bundle = out / "bundle"
     bundle.mkdir(parents=True)
     assemble(

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from modelpack import _env
 from modelpack.exceptions import ModelpackError
+from modelpack.pack._python import model_python
 
 __all__ = ["EnvPlan", "create_env", "find_uv", "requirement_lines"]
 
@@ -75,9 +76,7 @@ def requirement_lines(model_dir: Path) -> tuple[list[str], str]:
 
 def _python_for(model_dir: Path, uv: str | None) -> str:
     """An interpreter of the Python minor version the model was saved with."""
-    from modelpack.packaging._bundle import _model_python
-
-    want = _model_python(model_dir)
+    want = model_python(model_dir)
     if want == ".".join(_env.python_version().split(".")[:2]):
         return sys.executable
     if uv:
@@ -141,13 +140,13 @@ def _install(
     offline: bool,
     quiet: bool,
 ) -> Path:
-    from modelpack.packaging._selfwheel import build_self_wheel, find_wheel
+    from modelpack.pack._selfwheel import build_self_wheel, find_wheel
 
     with tempfile.TemporaryDirectory(prefix="modelpack-env-") as tmp:
         wheel = find_wheel(links) or build_self_wheel(tmp)
         if any("--hash=" in line for line in lines):
             # pip's hash-checking mode is all or nothing: the wheel needs its hash too.
-            from modelpack.packaging._wheelhouse import sha256_of
+            from modelpack.pack._wheelhouse import sha256_of
 
             lines.append(f"{wheel} --hash=sha256:{sha256_of(wheel)}")
         else:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelpack.exceptions import IntegrityError, ModelpackError
-from modelpack.packaging._progress import Progress
+from modelpack.pack._progress import Progress
 
 __all__ = ["Wheel", "default_cache_dir", "fetch", "resolve", "sha256_of"]
 

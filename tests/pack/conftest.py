@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from modelpack.packaging._venv import find_uv
+from modelpack.pack._venv import find_uv
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +46,7 @@ def packable_model(tmp_path_factory: pytest.TempPathFactory, taxi: Any, taxi_dv_
 def bundle_archive(
     tmp_path_factory: pytest.TempPathFactory, packable_model: Path, wheel_cache: Path
 ) -> Path:
-    from modelpack.packaging._bundle import PackOptions, pack
+    from modelpack.pack._bundle import PackOptions, pack
 
     out = tmp_path_factory.mktemp("bundles") / "taxi-1.tar.gz"
     return pack(packable_model, out, PackOptions(cache_dir=str(wheel_cache)))

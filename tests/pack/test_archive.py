@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from modelpack._archive import safe_extract
 from modelpack.exceptions import UnsafeArchiveError
+from modelpack.pack._archive import safe_extract
 
 Entry = Callable[[tarfile.TarFile], None]
 

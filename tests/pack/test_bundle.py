@@ -15,7 +15,7 @@ import pytest
 from modelpack import _env
 from modelpack._integrity import file_digest
 from modelpack.exceptions import IntegrityError, ModelpackError, UnsafeArchiveError
-from modelpack.packaging._bundle import unpack
+from modelpack.pack._bundle import unpack
 
 CLI = [sys.executable, "-m", "modelpack"]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from modelpack.exceptions import ModelpackError
-from modelpack.packaging._bundle import PackOptions, pack, unpack
+from modelpack.pack._bundle import PackOptions, pack, unpack
 
 pytest.importorskip("conda_pack")
 
@@ -125,7 +125,7 @@ def test_conda_bundle_is_packed_and_prefixes_rewritten(
 
 
 def test_auto_picks_conda_only_for_a_conda_prefix(tmp_path: Path) -> None:
-    from modelpack.packaging._bundle import _env_kind
+    from modelpack.pack._bundle import _env_kind
 
     prefix = make_prefix(tmp_path / "env")
     assert _env_kind(PackOptions(env="auto", conda_prefix=str(prefix))) == "conda"

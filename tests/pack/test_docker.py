@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from modelpack.exceptions import ModelpackError
-from modelpack.packaging._docker import DockerOptions, build_context, linux_platforms
+from modelpack.pack._docker import DockerOptions, build_context, linux_platforms
 
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from modelpack.packaging._bundle import unpack
+from modelpack.pack._bundle import unpack
 
 pytestmark = pytest.mark.slow
 

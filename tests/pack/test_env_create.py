@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from modelpack import _env
-from modelpack.packaging._selfwheel import build_self_wheel, wheel_name
-from modelpack.packaging._venv import find_uv
+from modelpack.pack._selfwheel import build_self_wheel, wheel_name
+from modelpack.pack._venv import find_uv
 
 CLI = [sys.executable, "-m", "modelpack"]
 _PREDICT = (
@@ -46,7 +46,7 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory, bundle_dir: Path) -> Pa
 
 @pytest.fixture(scope="module")
 def bundle_dir(tmp_path_factory: pytest.TempPathFactory, bundle_archive: Path) -> Path:
-    from modelpack.packaging._bundle import unpack
+    from modelpack.pack._bundle import unpack
 
     return unpack(bundle_archive, tmp_path_factory.mktemp("unpacked"))
 
@@ -183,7 +183,7 @@ def test_self_wheel_is_reproducible_and_installable_metadata(tmp_path: Path) -> 
         names = zf.namelist()
         meta = zf.read("modelpack-0.1.0.dist-info/METADATA").decode()
         record = zf.read("modelpack-0.1.0.dist-info/RECORD").decode()
-    assert "modelpack/__init__.py" in names and "modelpack/packaging/_bootstrap.py" in names
+    assert "modelpack/__init__.py" in names and "modelpack/pack/_bootstrap.py" in names
     assert not any(n.endswith(".pyc") for n in names)
     assert "Requires-Dist: PyYAML" in meta
     assert all(n in record for n in names)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from modelpack.packaging._progress import Progress, human_size
+from modelpack.pack._progress import Progress, human_size
 
 
 def test_silent_when_not_a_terminal() -> None:
