@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelpack._store import get_store, model_version_for, resolve_in
+from modelpack._store import get_store
 from modelpack._store._entities import NewVersion, canonical_stage
 from modelpack._store._sqlite import relative_location
-from modelpack._uri import parse_uri
+from modelpack._uri import model_version_for, parse_uri, resolve_in_store, resolve_uri
 from modelpack.exceptions import ModelNotFoundError, StoreError
 
 if TYPE_CHECKING:
@@ -103,7 +103,6 @@ def _copy_into_store(store: Store, source: Path) -> str:
 def _storage_of(store: Store, model_uri: str) -> tuple[str, str | None]:
     """Where the version will load from (relative to the artifact root), and its run."""
     from modelpack._manifest import read_manifest
-    from modelpack._uri import resolve_uri
 
     parsed = parse_uri(model_uri)
     if parsed.kind == "models":
@@ -111,7 +110,7 @@ def _storage_of(store: Store, model_uri: str) -> tuple[str, str | None]:
         return relative_location(
             Path(existing.storage_location), store.artifact_root
         ), existing.run_id
-    path = resolve_in(store, parsed) if parsed.kind == "runs" else resolve_uri(parsed.raw)
+    path = resolve_in_store(store, parsed) if parsed.kind == "runs" else resolve_uri(parsed.raw)
     if not (path / "MLmodel").is_file():
         raise ModelNotFoundError(
             f"{model_uri} is not a model directory (no MLmodel file in {path})", uri=model_uri

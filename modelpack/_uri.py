@@ -7,22 +7,26 @@ Accepted forms::
     models:/<name>/<version>   models:/<name>@<alias>   models:/<name>/latest
     models:/<name>/<stage>     (Staging, Production, Archived, None)
 
-Every loader, the CLI and the server resolve through :func:`resolve_uri`; ``runs:/`` and
-``models:/`` are answered by the store (``_store``).
+Every loader, the CLI and the server resolve through :func:`resolve_uri`. This module owns
+URI resolution: ``runs:/`` and ``models:/`` are looked up through the store's public interface
+(``modelpack._store``), which never imports this module. The store is imported on first use,
+so parsing and resolving a plain path do not load it.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from modelpack.exceptions import ModelNotFoundError
 
-__all__ = ["STAGES", "ModelURI", "parse_uri", "resolve_uri"]
+if TYPE_CHECKING:
+    from modelpack._store import ModelVersion, Store
 
-STAGES = ("None", "Staging", "Production", "Archived")
+__all__ = ["ModelURI", "model_version_for", "parse_uri", "resolve_in_store", "resolve_uri"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,8 @@ def parse_uri(uri: str | os.PathLike[str]) -> ModelURI:
 
 
 def _parse_models(raw: str) -> ModelURI:
+    from modelpack._store import STAGES
+
     rest = raw[len("models:") :].lstrip("/")
     if "@" in rest:
         name, _, alias = rest.rpartition("@")
@@ -110,6 +116,48 @@ def resolve_uri(uri: str | os.PathLike[str]) -> Path:
                 uri=parsed.raw,
             )
         return path.absolute()
-    from modelpack import _store
+    from modelpack._store import get_store
 
-    return _store.resolve(parsed)
+    return resolve_in_store(get_store(), parsed)
+
+
+def resolve_in_store(store: Store, uri: ModelURI) -> Path:
+    """The local model directory a parsed ``runs:/`` or ``models:/`` URI names in ``store``."""
+    if uri.kind == "runs":
+        assert uri.run_id is not None and uri.path is not None
+        return _run_model_dir(store, uri.run_id, uri.path, raw=uri.raw)
+    version = model_version_for(store, uri)
+    path = Path(version.storage_location)
+    if not (path / "MLmodel").is_file():
+        raise ModelNotFoundError(
+            f"version {version.version} of {version.name!r} points at {path}, which holds no "
+            "model any more (deleted or moved outside modelpack); register the model again",
+            uri=uri.raw,
+        )
+    return path
+
+
+def model_version_for(store: Store, uri: ModelURI) -> ModelVersion:
+    """The version a parsed ``models:/`` URI names."""
+    assert uri.name is not None
+    if uri.alias is not None:
+        return store.get_model_version_by_alias(uri.name, uri.alias)
+    if uri.version is not None:
+        return store.get_model_version(uri.name, uri.version)
+    if uri.stage is not None:
+        return store.get_latest_version(uri.name, uri.stage)
+    return store.get_latest_version(uri.name)
+
+
+def _run_model_dir(store: Store, run_id: str, path: str, *, raw: str) -> Path:
+    run = store.get_run(run_id)
+    root = Path(run.info.artifact_uri)
+    rel = PurePosixPath(path)
+    target = root.joinpath(*rel.parts)
+    if ".." in rel.parts or rel.is_absolute() or not target.is_dir():
+        models = ", ".join(run.logged_models) or "none"
+        raise ModelNotFoundError(
+            f"run {run_id} has no model at {path!r}; models logged in this run: {models}",
+            uri=raw,
+        )
+    return target

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import modelpack
-from modelpack._store import get_store, resolve
-from modelpack._uri import parse_uri
+from modelpack._store import get_store
+from modelpack._uri import resolve_uri
 from modelpack.exceptions import ModelNotFoundError, StoreError
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -43,7 +43,7 @@ def test_register_model_from_a_run_uri(tiny: Any) -> None:
     assert (version.name, version.version, version.tags, version.description) == (
         "fresh", 1, {"k": "v"}, "first",
     )  # fmt: skip
-    assert Path(version.storage_location) == resolve(parse_uri(uri))
+    assert Path(version.storage_location) == resolve_uri(uri)
 
 
 def test_aliases_move_between_versions(three_versions: list[str]) -> None:
