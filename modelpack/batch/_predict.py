@@ -29,7 +29,7 @@ from modelpack.exceptions import SchemaError
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from modelpack.batch._progress import Progress
+    from modelpack._progress import Progress
     from modelpack.pyfunc import PyFuncModel
 
 __all__ = ["BatchOptions", "PredictSummary", "predict_file", "run", "score_frame"]

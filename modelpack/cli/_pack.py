@@ -87,8 +87,8 @@ def register(subparsers: Any) -> None:
 
 
 def _pack(args: argparse.Namespace) -> int:
+    from modelpack._progress import human_size
     from modelpack.pack._bundle import PackOptions, pack
-    from modelpack.pack._progress import human_size
 
     out = pack(
         args.model_uri,

@@ -95,9 +95,9 @@ def _sigterm_unwinds() -> Iterator[None]:
 
 def _predict(args: argparse.Namespace) -> int:
     from modelpack._load import load_pyfunc
+    from modelpack._progress import Progress
     from modelpack.batch._errors import BadRow
     from modelpack.batch._predict import BatchOptions, run
-    from modelpack.batch._progress import Progress
 
     keep = [c.strip() for c in args.keep_columns.split(",") if c.strip()]
     options = BatchOptions(
@@ -110,7 +110,7 @@ def _predict(args: argparse.Namespace) -> int:
     )
     progress = None
     if not args.no_progress and sys.stderr.isatty():
-        progress = Progress(sys.stderr)
+        progress = Progress(unit="rows", stream=sys.stderr, enabled=True, interval=0.2)
     shown = 0
 
     def report(bad: BadRow) -> None:

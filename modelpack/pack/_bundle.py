@@ -29,10 +29,10 @@ from typing import IO, Any
 
 from modelpack import _env
 from modelpack._integrity import file_digest
+from modelpack._progress import Progress
 from modelpack._version import __version__
 from modelpack.exceptions import IntegrityError, ModelpackError
 from modelpack.pack import _bootstrap
-from modelpack.pack._progress import Progress
 from modelpack.pack._python import model_python
 from modelpack.pack._selfwheel import build_self_wheel
 

@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelpack._progress import Progress
 from modelpack.exceptions import IntegrityError, ModelpackError
-from modelpack.pack._progress import Progress
 
 __all__ = ["Wheel", "default_cache_dir", "fetch", "resolve", "sha256_of"]
 

@@ -15,7 +15,6 @@ import pytest
 
 import modelpack
 from modelpack.batch import BatchError
-from modelpack.batch._progress import Progress
 
 from .conftest import ROWS, read_frame, run_cli, write_frame
 
@@ -153,18 +152,3 @@ def test_progress_line_on_a_terminal(tmp_path: Path, taxi_model_dir: Path, trips
     assert code == 0, shown
     assert "rows/s)" in shown  # the closing summary
     assert "ETA" not in shown and "\r" not in shown.replace("\r\n", "\n")
-
-
-def test_progress_line_contents() -> None:
-    stream = io.StringIO()
-    progress = Progress(stream, total_rows=1000, interval=0)
-    progress.update(250)
-    line = progress.line(progress._start + 10)  # 250 rows in 10 s
-    assert line.startswith("[#####...............]  25%")
-    assert "250/1,000 rows" in line and "25 rows/s" in line and "ETA 0:00:30" in line
-    unknown = Progress(io.StringIO())
-    unknown.update(10, fraction=None)
-    assert "ETA" not in unknown.line(unknown._start + 1)
-    by_bytes = Progress(io.StringIO())
-    by_bytes.update(100, fraction=0.5)
-    assert "ETA 0:00:02" in by_bytes.line(by_bytes._start + 2)
