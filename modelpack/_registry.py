@@ -16,15 +16,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelpack._store import get_store
-from modelpack._store._entities import NewVersion, canonical_stage
-from modelpack._store._sqlite import relative_location
+from modelpack._store import NewVersion, canonical_stage, get_store
 from modelpack._uri import model_version_for, parse_uri, resolve_in_store, resolve_uri
 from modelpack.exceptions import ModelNotFoundError, StoreError
 
 if TYPE_CHECKING:
-    from modelpack._store._base import Store
-    from modelpack._store._entities import ModelVersion, RegisteredModel
+    from modelpack._store import ModelVersion, RegisteredModel, Store
 
 __all__ = [
     "create_registered_model",
@@ -107,18 +104,16 @@ def _storage_of(store: Store, model_uri: str) -> tuple[str, str | None]:
     parsed = parse_uri(model_uri)
     if parsed.kind == "models":
         existing = model_version_for(store, parsed)
-        return relative_location(
-            Path(existing.storage_location), store.artifact_root
-        ), existing.run_id
+        return store.storage_location(Path(existing.storage_location)), existing.run_id
     path = resolve_in_store(store, parsed) if parsed.kind == "runs" else resolve_uri(parsed.raw)
     if not (path / "MLmodel").is_file():
         raise ModelNotFoundError(
             f"{model_uri} is not a model directory (no MLmodel file in {path})", uri=model_uri
         )
     if parsed.kind == "runs":
-        return relative_location(path, store.artifact_root), parsed.run_id
+        return store.storage_location(path), parsed.run_id
     run_id = read_manifest(path).run_id
-    location = relative_location(path, store.artifact_root)
+    location = store.storage_location(path)
     if os.path.isabs(location):
         location = _copy_into_store(store, path)
     return location, run_id

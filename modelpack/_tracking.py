@@ -15,17 +15,25 @@ from pathlib import PurePosixPath
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from modelpack._store import get_store
-from modelpack._store._base import NewRun
-from modelpack._store._context import TAG_PARENT, run_context_tags, user_name
-from modelpack._store._db import crash_point, now_ms
-from modelpack._store._entities import RUN_STATUSES, LoggedModel, Metric, Run, RunQuery
+from modelpack._crash import crash_point
+from modelpack._store import (
+    RUN_STATUSES,
+    TAG_PARENT,
+    LoggedModel,
+    Metric,
+    NewRun,
+    Run,
+    RunQuery,
+    get_store,
+    now_ms,
+    run_context_tags,
+    user_name,
+)
 from modelpack.exceptions import ModelExistsError, StoreError
 
 if TYPE_CHECKING:
     from modelpack._save import ModelInfo, SaveOptions
-    from modelpack._store._base import Store
-    from modelpack._store._entities import Experiment
+    from modelpack._store import Experiment, Store
 
 __all__ = [
     "ActiveRun",

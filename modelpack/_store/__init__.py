@@ -13,18 +13,60 @@ import os
 import threading
 from pathlib import Path
 
-from modelpack._store._base import Store
-from modelpack._store._entities import STAGES, ModelVersion
+from modelpack._store._base import RegistryStore, RunStore, Store
+from modelpack._store._context import TAG_PARENT, git_commit, run_context_tags, user_name
+from modelpack._store._entities import (
+    RUN_STATUSES,
+    STAGES,
+    Experiment,
+    LoggedModel,
+    Metric,
+    ModelVersion,
+    NewRun,
+    NewVersion,
+    RegisteredModel,
+    Run,
+    RunData,
+    RunInfo,
+    RunQuery,
+    canonical_stage,
+    now_ms,
+)
+from modelpack._store._filter import FilterError
 from modelpack._store._location import ENV_VAR, parse_store_uri
 
 __all__ = [
-    "STAGES",
-    "ModelVersion",
+    # the interface
+    "RegistryStore",
+    "RunStore",
     "Store",
+    # opening the store in effect
     "close_stores",
     "get_store",
     "get_store_uri",
     "set_store_uri",
+    # what the store takes and hands back
+    "RUN_STATUSES",
+    "STAGES",
+    "Experiment",
+    "FilterError",
+    "LoggedModel",
+    "Metric",
+    "ModelVersion",
+    "NewRun",
+    "NewVersion",
+    "RegisteredModel",
+    "Run",
+    "RunData",
+    "RunInfo",
+    "RunQuery",
+    "canonical_stage",
+    "now_ms",
+    # what a new run records about where it ran
+    "TAG_PARENT",
+    "git_commit",
+    "run_context_tags",
+    "user_name",
 ]
 
 _configured: str | None = None

@@ -1,16 +1,28 @@
-"""The store interface: what the runs and registry APIs need from a backing database.
+"""The store interface: the contract every backend implements.
 
-``SqliteStore`` implements it; a server database would implement the same methods, and the
-public API (``modelpack.start_run``, ``modelpack.register_model``, ...) would not change.
-Every method that looks something up raises :class:`~modelpack.exceptions.ModelNotFoundError`
-naming what does exist when it is absent.
+The runs and registry APIs (``modelpack.start_run``, ``modelpack.register_model``, URI
+resolution in ``modelpack._uri``, the CLI) only ever call the methods below, so a backend
+plugs in without any of them changing. Today's backend is ``SqliteStore`` (``_sqlite``: one
+SQLite file and a folder on the local disk); a SQL server or a tracking server spoken to over
+HTTP would be further implementations. What every implementation promises:
+
+- Entities in and out are the frozen dataclasses of ``_entities`` (snapshots), never the
+  backend's own rows, connections or cursors. Timestamps are milliseconds since the epoch.
+- A lookup of something absent raises :class:`~modelpack.exceptions.ModelNotFoundError`
+  naming what does exist; a refused write raises :class:`~modelpack.exceptions.StoreError`
+  saying how to fix it.
+- ``create_model_version`` numbers versions 1, 2, 3, ... with no gaps and no reuse, also when
+  several processes register at once; every write is atomic.
+- Model files live under ``artifact_root`` on the local disk: runs' artifacts in
+  ``run_artifact_dir``, and versions' ``storage_location`` resolved against it.
+- A store may be used from several threads and survives ``fork`` (no connection is shared
+  with a child process); ``close`` releases what the calling thread holds.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelpack._store._entities import (
@@ -18,22 +30,22 @@ from modelpack._store._entities import (
     LoggedModel,
     Metric,
     ModelVersion,
+    NewRun,
     NewVersion,
     RegisteredModel,
     Run,
     RunQuery,
 )
 
-__all__ = ["NewRun", "RegistryStore", "RunStore", "Store"]
+__all__ = ["RegistryStore", "RunStore", "Store", "relative_location"]
 
 
-@dataclass(frozen=True)
-class NewRun:
-    experiment_id: str
-    run_name: str | None
-    user_id: str | None
-    start_time: int
-    tags: Mapping[str, str] = field(default_factory=dict)
+def relative_location(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` (POSIX form) when inside it, else absolute."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path.resolve())
 
 
 class RunStore(ABC):
@@ -154,6 +166,14 @@ class RegistryStore(ABC):
 
 class Store(RunStore, RegistryStore):
     """A complete store: runs and registry sharing one artifact root."""
+
+    def storage_location(self, model_dir: Path) -> str:
+        """How a new version records the model directory ``model_dir`` (``NewVersion``).
+
+        Relative to :attr:`artifact_root` (POSIX form) when inside it, so the store can move
+        as a whole; absolute otherwise, in which case the caller copies the model in first.
+        """
+        return relative_location(model_dir, self.artifact_root)
 
     @abstractmethod
     def close(self) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import sqlite3
 import threading
 import time
@@ -20,29 +19,13 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from modelpack._store._entities import now_ms
 from modelpack._store._schema import LATEST_VERSION, MIGRATIONS
 from modelpack.exceptions import StoreError
 
-__all__ = ["CRASH_ENV", "Database", "crash_point", "now_ms"]
+__all__ = ["Database"]
 
-#: test hook: the name of a point at which the process kills itself (see ``crash_point``)
-CRASH_ENV = "MODELPACK_TEST_CRASH_AT"
 _BUSY_TIMEOUT_S = 120.0
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def crash_point(name: str) -> None:
-    """Kill this process with SIGKILL when ``MODELPACK_TEST_CRASH_AT`` names this point.
-
-    Used by the crash-safety tests to stop a process at an exact place, with no cleanup of
-    any kind running, as a power cut or the OOM killer would.
-    """
-    if os.environ.get(CRASH_ENV) == name:
-        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
-        time.sleep(10)  # the signal is delivered asynchronously
 
 
 @lru_cache(maxsize=256)

@@ -7,7 +7,7 @@ course keeps reading naturally. They are snapshots: fetch again to see later cha
 
 from __future__ import annotations
 
-import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
@@ -19,6 +19,7 @@ __all__ = [
     "LoggedModel",
     "Metric",
     "ModelVersion",
+    "NewRun",
     "NewVersion",
     "RegisteredModel",
     "Run",
@@ -26,10 +27,16 @@ __all__ = [
     "RunInfo",
     "RunQuery",
     "canonical_stage",
+    "now_ms",
 ]
 
 RUN_STATUSES = ("RUNNING", "FINISHED", "FAILED", "KILLED")
 STAGES = ("None", "Staging", "Production", "Archived")
+
+
+def now_ms() -> int:
+    """Now, in the unit of every timestamp the store records: milliseconds since the epoch."""
+    return int(time.time() * 1000)
 
 
 def canonical_stage(stage: str | None) -> str:
@@ -193,6 +200,17 @@ class RunQuery(TypedDict, total=False):
 
 
 @dataclass(frozen=True)
+class NewRun:
+    """What starting a run needs; the store assigns the id and the artifact folder."""
+
+    experiment_id: str
+    run_name: str | None
+    user_id: str | None
+    start_time: int
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class NewVersion:
     """What registering needs: where the model lives and where it came from."""
 
@@ -203,8 +221,3 @@ class NewVersion:
     run_id: str | None = None
     description: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
-
-
-def metric_from_db(value: float | None) -> float:
-    """SQLite stores NaN as NULL; turn it back into NaN."""
-    return math.nan if value is None else float(value)

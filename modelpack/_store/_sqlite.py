@@ -5,21 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from modelpack._store._base import Store
+from modelpack._store._base import Store, relative_location
 from modelpack._store._db import Database
 from modelpack._store._location import StoreLocation
 from modelpack._store._sqlite_runs import SqliteRuns
 from modelpack._store._sqlite_versions import SqliteVersions
 
-__all__ = ["SqliteStore", "relative_location"]
-
-
-def relative_location(path: Path, root: Path) -> str:
-    """``path`` relative to ``root`` (POSIX form) when inside it, else absolute."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path.resolve())
+__all__ = ["SqliteStore"]
 
 
 class SqliteStore(SqliteRuns, SqliteVersions, Store):

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from modelpack._store._base import RegistryStore
-from modelpack._store._db import Database, now_ms
-from modelpack._store._entities import ModelVersion, RegisteredModel
+from modelpack._store._db import Database
+from modelpack._store._entities import ModelVersion, RegisteredModel, now_ms
 from modelpack._store._hints import did_you_mean, listing
 from modelpack.exceptions import ModelNotFoundError, StoreError
 

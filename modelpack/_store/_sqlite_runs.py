@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from modelpack._store._base import NewRun, RunStore
-from modelpack._store._db import Database, now_ms
+from modelpack._store._base import RunStore
+from modelpack._store._db import Database
 from modelpack._store._entities import (
     Experiment,
     LoggedModel,
     Metric,
+    NewRun,
     Run,
     RunData,
     RunInfo,
     RunQuery,
-    metric_from_db,
+    now_ms,
 )
 from modelpack._store._filter import compile_filter, compile_order_by
 from modelpack._store._hints import did_you_mean, listing
@@ -32,6 +34,11 @@ _RUN_COLUMNS = (
     "r.artifact_location, r.lifecycle_stage"
 )
 _CHUNK = 500  # keep IN (...) lists well under SQLite's bound-parameter limit
+
+
+def metric_from_db(value: float | None) -> float:
+    """SQLite stores NaN as NULL; turn it back into NaN."""
+    return math.nan if value is None else float(value)
 
 
 class SqliteRuns(RunStore):

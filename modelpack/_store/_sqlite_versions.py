@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from modelpack._store._db import crash_point, now_ms
-from modelpack._store._entities import ModelVersion, NewVersion
+from modelpack._crash import crash_point
+from modelpack._store._entities import ModelVersion, NewVersion, now_ms
 from modelpack._store._hints import listing
 from modelpack._store._sqlite_registry import _VERSION_COLUMNS, SqliteRegistry
 from modelpack.exceptions import ModelNotFoundError

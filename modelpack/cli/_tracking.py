@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from modelpack.cli._output import print_json, print_table
 
 if TYPE_CHECKING:
-    from modelpack._store._entities import ModelVersion, Run
+    from modelpack._store import ModelVersion, Run
 
 __all__ = ["register"]
 

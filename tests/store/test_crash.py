@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import modelpack
-from modelpack._store._db import CRASH_ENV
+from modelpack._crash import CRASH_ENV
 
 from ._helpers import run_python
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 import modelpack
-from modelpack._store._context import git_commit
-from modelpack._store._filter import FilterError
+from modelpack._store import FilterError, git_commit
 from modelpack.exceptions import ModelNotFoundError, StoreError
 
 pytestmark = pytest.mark.filterwarnings("error")
