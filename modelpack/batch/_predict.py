@@ -216,6 +216,7 @@ def run(
     on_bad_row: Callable[[BadRow], None] | None = None,
 ) -> PredictSummary:
     """Score ``input`` into ``output`` with a loaded model; the engine behind the CLI."""
+    _require_batch()
     if options.on_error not in ON_ERROR:
         raise BatchError(f"on_error must be one of {', '.join(ON_ERROR)}, got {options.on_error!r}")
     in_fmt = format_for(input, options.input_format)
@@ -248,6 +249,15 @@ def run(
             progress.close()
     summary.seconds = time.monotonic() - start
     return summary
+
+
+def _require_batch() -> None:
+    """Raise MissingDependencyError naming the ``batch`` extra before any file is touched."""
+    from modelpack._optional import require
+
+    # pyarrow reads and writes every format; pandas is what frame-consuming models get.
+    for name in ("pyarrow", "pandas"):
+        require(name, "batch", purpose="batch scoring")
 
 
 def _loop(reader: Reader, state: _Run, sink: TableSink, progress: Progress | None) -> None:

@@ -216,14 +216,12 @@ def spark_udf(
         ``udf("PU_DO", "trip_distance")`` or ``udf(*df.columns)``, or with one struct column
         whose fields carry the signature's names, ``udf(struct(*df.columns))``.
     """
-    try:
-        from pyspark.sql.functions import pandas_udf
-    except ImportError as e:
-        from modelpack.exceptions import MissingDependencyError
+    from modelpack._optional import require
 
-        raise MissingDependencyError(
-            'spark_udf needs PySpark; run: pip install "modelpack[spark]"', extra="spark"
-        ) from e
+    # pandas_udf hands columns over as pandas Series through Arrow: all three are needed.
+    pandas_udf = require("pyspark.sql.functions", "spark", purpose="spark_udf").pandas_udf
+    require("pandas", "spark", purpose="spark_udf")
+    require("pyarrow", "spark", purpose="spark_udf")
     from modelpack._load import open_model
     from modelpack._signature import Signature
 

@@ -15,7 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from modelpack.exceptions import FlavorNotFoundError, MissingDependencyError
+from modelpack._optional import require
+from modelpack.exceptions import FlavorNotFoundError
+
+# ``require`` is re-exported for flavors written against it; new code imports it from
+# modelpack._optional, its one home.
 
 __all__ = [
     "Flavor",
@@ -187,14 +191,3 @@ def flavor_for_object(obj: Any) -> Flavor:
         "save it with a specific flavor (modelpack.sklearn.save_model, ...) or wrap it in a "
         "modelpack.pyfunc.PythonModel"
     )
-
-
-def require(module: str, extra: str | None) -> Any:
-    """Import an optional library or raise MissingDependencyError naming the extra."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as e:
-        hint = f'pip install "modelpack[{extra}]"' if extra else f"pip install {module}"
-        raise MissingDependencyError(
-            f"{module} is needed for this model but is not installed; run: {hint}", extra=extra
-        ) from e

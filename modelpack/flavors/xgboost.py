@@ -11,8 +11,9 @@ import importlib
 from pathlib import Path
 from typing import Any
 
+from modelpack._optional import require
 from modelpack._preprocess import input_kind_of
-from modelpack.flavors import Flavor, LoadContext, SaveContext, require
+from modelpack.flavors import Flavor, LoadContext, SaveContext
 
 __all__ = ["XGBoostFlavor", "XGBoostPredictor"]
 
@@ -52,7 +53,7 @@ class XGBoostFlavor(Flavor):
         return type(obj).__module__.startswith("xgboost.")
 
     def save(self, obj: Any, ctx: SaveContext) -> dict[str, Any]:
-        xgb = require("xgboost", self.extra)
+        xgb = require("xgboost", self.extra, purpose="saving an XGBoost model")
         fmt = ctx.options.get("model_format") or "ubj"
         if fmt not in _FORMATS:
             raise ValueError(f"model_format must be one of {', '.join(_FORMATS)}, got {fmt!r}")
@@ -68,7 +69,7 @@ class XGBoostFlavor(Flavor):
         }
 
     def load(self, conf: dict[str, Any], ctx: LoadContext) -> Any:
-        require("xgboost", self.extra)
+        require("xgboost", self.extra, purpose="loading an XGBoost model")
         module, _, attr = conf.get("model_class", "xgboost.core.Booster").rpartition(".")
         if module.split(".")[0] != "xgboost":
             # A manifest must not make us import and instantiate an arbitrary class.

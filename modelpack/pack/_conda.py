@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modelpack.exceptions import MissingDependencyError, ModelpackError
+from modelpack._optional import require
+from modelpack.exceptions import ModelpackError
 
 __all__ = ["CONDA_ENV_FILE", "pack_conda_env"]
 
@@ -19,13 +20,7 @@ CONDA_ENV_FILE = "conda-env.tar.gz"
 
 def pack_conda_env(prefix: Path, bundle: Path) -> str:
     """Pack the conda environment at ``prefix`` into ``bundle``; return the file's name."""
-    try:
-        import conda_pack
-    except ImportError as e:
-        raise MissingDependencyError(
-            'packing a conda environment needs conda-pack; run: pip install "modelpack[pack]"',
-            extra="pack",
-        ) from e
+    conda_pack = require("conda_pack", "pack", purpose="packing a conda environment")
     if not (prefix / "conda-meta").is_dir():
         raise ModelpackError(
             f"{prefix} is not a conda environment (it has no conda-meta/); pass --conda-prefix "

@@ -22,17 +22,13 @@ _MIB = 1024 * 1024
 
 
 def _require_stack(*, server: bool) -> None:
-    from modelpack.exceptions import MissingDependencyError
+    """Raise MissingDependencyError naming the ``serve`` extra when part of it is missing."""
+    from modelpack._optional import require
 
-    names = ["orjson", "uvicorn", "httptools"] if server else ["orjson"]
-    for name in names:
-        try:
-            __import__(name)
-        except ImportError as e:
-            raise MissingDependencyError(
-                f'serving needs {name}, which is not installed; pip install "modelpack[serve]"',
-                extra="serve",
-            ) from e
+    # pandas and pyarrow (also in the extra) are checked when a CSV or Parquet body arrives,
+    # so a JSON-only deployment without them still starts.
+    for name in ("orjson", "uvicorn", "httptools") if server else ("orjson",):
+        require(name, "serve", purpose="serving")
 
 
 def _name_of(model_uri: str | os.PathLike[str]) -> tuple[str, str | None]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from modelpack.exceptions import MissingDependencyError
 from modelpack.serving._errors import HTTPError, bad_request
 
 if TYPE_CHECKING:
@@ -219,9 +220,24 @@ _PARSERS = {
 
 
 # ----------------------------------------------------------------------- CSV and Parquet
+def _reader(module: str, what: str) -> Any:
+    """Import a library that reads ``what`` bodies, or refuse the body with 415 naming the extra.
+
+    Both ship with the ``serve`` extra; a server installed without them still answers JSON.
+    """
+    from modelpack._optional import require
+
+    try:
+        return require(module, "serve", purpose=f"reading {what} request bodies")
+    except MissingDependencyError as e:
+        raise HTTPError(
+            415, "UNSUPPORTED_MEDIA_TYPE", f"this server cannot read {what}: {e}"
+        ) from None
+
+
 def parse_csv(body: bytes, schema: Schema | None) -> Inputs:
     """Parse a ``text/csv`` body (a header row, then one row per line)."""
-    import pandas as pd
+    pd = _reader("pandas", "CSV")
 
     # String columns are read as text, so "007" stays "007" rather than becoming 7.
     dtype = {c.name: str for c in schema.columns() if c.type == "string"} if schema else {}
@@ -236,7 +252,8 @@ def parse_csv(body: bytes, schema: Schema | None) -> Inputs:
 
 def parse_parquet(body: bytes) -> Inputs:
     """Parse an ``application/vnd.apache.parquet`` body."""
-    import pandas as pd
+    pd = _reader("pandas", "Parquet")
+    _reader("pyarrow", "Parquet")  # pandas' Parquet engine
 
     try:
         frame = pd.read_parquet(io.BytesIO(body))

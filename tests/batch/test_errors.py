@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 import modelpack
+import modelpack.batch
 from modelpack.batch import BadRowError, BatchError
+from modelpack.exceptions import MissingDependencyError
 
 from .conftest import leftovers, read_frame, run_cli, write_frame
 
@@ -256,3 +258,16 @@ def test_an_interrupted_run_leaves_no_output(
     assert proc.returncode == code, stderr.decode()
     assert not target.exists()
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("library", ["pyarrow", "pandas"])
+def test_missing_library_names_the_batch_extra(
+    tmp_path: Path, taxi_model_dir: Path, trips: Any, monkeypatch: pytest.MonkeyPatch, library: str
+) -> None:
+    model = modelpack.load_model(taxi_model_dir)
+    source = write_frame(trips.head(5), tmp_path / "trips.csv")
+    monkeypatch.setitem(sys.modules, library, None)  # what an uninstalled library looks like
+    with pytest.raises(MissingDependencyError, match=r'pip install "modelpack\[batch\]"') as info:
+        modelpack.batch.predict_file(model, source, output=tmp_path / "out.csv")
+    assert info.value.extra == "batch"
+    assert not (tmp_path / "out.csv").exists() and leftovers(tmp_path) == []

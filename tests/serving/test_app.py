@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from modelpack.exceptions import MissingDependencyError
 from modelpack.serving import create_app
 from modelpack.serving._batching import Batcher, merge, split
 from modelpack.serving._payload import Inputs, parse_json
@@ -169,6 +171,45 @@ def test_unsupported_content_type_is_415(app: Any, headers: Any) -> None:
     resp = post(app, "/invocations", {"dataframe_records": ROWS}, headers)
     assert resp.status == 415
     assert resp.json()["error_code"] == "UNSUPPORTED_MEDIA_TYPE"
+
+
+@pytest.mark.parametrize(
+    ("library", "ctype", "what"),
+    [
+        ("pandas", b"text/csv", "CSV"),
+        ("pandas", b"application/vnd.apache.parquet", "Parquet"),
+        ("pyarrow", b"application/vnd.apache.parquet", "Parquet"),
+    ],
+    ids=["csv-without-pandas", "parquet-without-pandas", "parquet-without-pyarrow"],
+)
+def test_body_format_without_its_library_is_415_naming_the_extra(
+    app: Any, monkeypatch: pytest.MonkeyPatch, library: str, ctype: bytes, what: str
+) -> None:
+    monkeypatch.setitem(sys.modules, library, None)  # what an uninstalled library looks like
+    resp = post(app, "/invocations", b"PU_DO,trip_distance\n1_2,3.0\n", [(b"content-type", ctype)])
+    assert resp.status == 415
+    message = resp.json()["message"]
+    assert f"cannot read {what}" in message and 'pip install "modelpack[serve]"' in message
+
+
+def test_create_app_without_orjson_names_the_extra(
+    taxi_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "orjson", None)
+    with pytest.raises(MissingDependencyError, match=r'pip install "modelpack\[serve\]"') as info:
+        create_app(taxi_model)
+    assert info.value.extra == "serve"
+
+
+@pytest.mark.parametrize("library", ["uvicorn", "httptools"])
+def test_serve_without_the_server_stack_names_the_extra(
+    taxi_dir: Path, monkeypatch: pytest.MonkeyPatch, library: str
+) -> None:
+    from modelpack.serving import serve
+
+    monkeypatch.setitem(sys.modules, library, None)
+    with pytest.raises(MissingDependencyError, match=r'pip install "modelpack\[serve\]"'):
+        serve(taxi_dir, port=0)
 
 
 def test_body_over_the_limit_is_refused_while_streaming(taxi_model: Any) -> None:
