@@ -256,8 +256,8 @@ def _require_batch() -> None:
     from modelpack._optional import require
 
     # pyarrow reads and writes every format; pandas is what frame-consuming models get.
-    for name in ("pyarrow", "pandas"):
-        require(name, "batch", purpose="batch scoring")
+    require("pyarrow", "batch", purpose="batch scoring")
+    require("pandas", "batch", purpose="batch scoring")
 
 
 def _loop(reader: Reader, state: _Run, sink: TableSink, progress: Progress | None) -> None:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelpack._optional import require
 from modelpack._progress import Progress
 from modelpack.exceptions import IntegrityError, ModelpackError
 
@@ -77,6 +78,8 @@ def resolve(
     no_index: bool = False,
 ) -> list[Wheel]:
     """Resolve ``requirements`` to one wheel per distribution for the target."""
+    # pip runs as a subprocess of this interpreter; environments made by uv have no pip.
+    require("pip", "pack", purpose="resolving the wheels of a bundle")
     with tempfile.TemporaryDirectory(prefix="modelpack-resolve-") as tmp:
         req = Path(tmp) / "requirements.txt"
         req.write_text("\n".join(requirements) + "\n", encoding="utf-8")

@@ -27,8 +27,10 @@ def _require_stack(*, server: bool) -> None:
 
     # pandas and pyarrow (also in the extra) are checked when a CSV or Parquet body arrives,
     # so a JSON-only deployment without them still starts.
-    for name in ("orjson", "uvicorn", "httptools") if server else ("orjson",):
-        require(name, "serve", purpose="serving")
+    require("orjson", "serve", purpose="serving")
+    if server:
+        require("uvicorn", "serve", purpose="serving")
+        require("httptools", "serve", purpose="serving")  # uvicorn's parser, which _server uses
 
 
 def _name_of(model_uri: str | os.PathLike[str]) -> tuple[str, str | None]:

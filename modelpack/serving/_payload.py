@@ -11,11 +11,14 @@ requests with equal keys have the same layout and may be merged into one ``predi
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from modelpack._optional import require
 from modelpack.exceptions import MissingDependencyError
 from modelpack.serving._errors import HTTPError, bad_request
 
@@ -220,24 +223,24 @@ _PARSERS = {
 
 
 # ----------------------------------------------------------------------- CSV and Parquet
-def _reader(module: str, what: str) -> Any:
-    """Import a library that reads ``what`` bodies, or refuse the body with 415 naming the extra.
+@contextmanager
+def _refused_without_library(what: str) -> Iterator[None]:
+    """Answer 415, naming the extra, when a library that reads ``what`` bodies is missing.
 
-    Both ship with the ``serve`` extra; a server installed without them still answers JSON.
+    pandas and pyarrow ship with the ``serve`` extra; a server installed without them still
+    answers JSON.
     """
-    from modelpack._optional import require
-
     try:
-        return require(module, "serve", purpose=f"reading {what} request bodies")
+        yield
     except MissingDependencyError as e:
-        raise HTTPError(
-            415, "UNSUPPORTED_MEDIA_TYPE", f"this server cannot read {what}: {e}"
-        ) from None
+        message = f"this server cannot read {what}: {e}"
+        raise HTTPError(415, "UNSUPPORTED_MEDIA_TYPE", message) from None
 
 
 def parse_csv(body: bytes, schema: Schema | None) -> Inputs:
     """Parse a ``text/csv`` body (a header row, then one row per line)."""
-    pd = _reader("pandas", "CSV")
+    with _refused_without_library("CSV"):
+        pd = require("pandas", "serve", purpose="reading CSV request bodies")
 
     # String columns are read as text, so "007" stays "007" rather than becoming 7.
     dtype = {c.name: str for c in schema.columns() if c.type == "string"} if schema else {}
@@ -252,8 +255,9 @@ def parse_csv(body: bytes, schema: Schema | None) -> Inputs:
 
 def parse_parquet(body: bytes) -> Inputs:
     """Parse an ``application/vnd.apache.parquet`` body."""
-    pd = _reader("pandas", "Parquet")
-    _reader("pyarrow", "Parquet")  # pandas' Parquet engine
+    with _refused_without_library("Parquet"):
+        pd = require("pandas", "serve", purpose="reading Parquet request bodies")
+        require("pyarrow", "serve", purpose="reading Parquet request bodies")  # pandas' engine
 
     try:
         frame = pd.read_parquet(io.BytesIO(body))
