@@ -3,14 +3,21 @@
 A store is a registry database plus an artifact folder. The embedded default needs no set-up:
 ``./modelpack-store/`` in the working directory (``modelpack.db`` + ``artifacts/``).
 ``MODELPACK_STORE_URI`` or :func:`set_store_uri` selects another (see ``_location``).
-``Store`` (``_base``) is the interface; ``SqliteStore`` the implementation. Resolving
-``runs:/`` and ``models:/`` URIs belongs to ``modelpack._uri``, which uses this interface.
+
+This package's public surface is exactly ``__all__`` below: the ``Store`` interface (``_base``),
+the entities it takes and returns, and the functions that open the store in effect. Which
+backend opens a URI is decided by its scheme in ``_BACKENDS``; nothing outside this package
+names a backend or imports one of its private modules. Resolving ``runs:/`` and ``models:/``
+URIs belongs to ``modelpack._uri``, which uses this interface.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+import re
 import threading
+from collections.abc import Hashable
 from pathlib import Path
 
 from modelpack._store._base import RegistryStore, RunStore, Store
@@ -33,7 +40,8 @@ from modelpack._store._entities import (
     now_ms,
 )
 from modelpack._store._filter import FilterError
-from modelpack._store._location import ENV_VAR, parse_store_uri
+from modelpack._store._location import DEFAULT_STORE_DIR, ENV_VAR
+from modelpack.exceptions import StoreError
 
 __all__ = [
     # the interface
@@ -69,9 +77,36 @@ __all__ = [
     "user_name",
 ]
 
+#: store URI scheme -> "module:class" of the backend that opens it ("" is a plain path; a
+#: one-letter scheme is a Windows drive). Adding a backend is one entry here.
+_BACKENDS: dict[str, str] = {
+    "": "modelpack._store._sqlite:SqliteStore",
+    "file": "modelpack._store._sqlite:SqliteStore",
+    "sqlite": "modelpack._store._sqlite:SqliteStore",
+}
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
+
 _configured: str | None = None
-_stores: dict[Path, Store] = {}
+_backends: dict[str, type[Store]] = {}
+_stores: dict[tuple[type[Store], Hashable], Store] = {}
 _lock = threading.Lock()
+
+
+def _backend_for(uri: str) -> type[Store]:
+    """The backend class for ``uri``'s scheme, imported on first use."""
+    match = _SCHEME.match(uri)
+    scheme = match.group(1) if match else ""
+    backend = _backends.get(scheme)
+    if backend is None:
+        target = _BACKENDS.get(scheme)
+        if target is None:
+            raise StoreError(
+                f"unsupported store URI {uri!r}: use a directory, file:///dir or "
+                "sqlite:///path/to.db"
+            )
+        module, _, name = target.partition(":")
+        backend = _backends[scheme] = getattr(importlib.import_module(module), name)
+    return backend
 
 
 def set_store_uri(uri: str | os.PathLike[str] | None) -> None:
@@ -86,7 +121,8 @@ def set_store_uri(uri: str | os.PathLike[str] | None) -> None:
     """
     global _configured
     if uri is not None:
-        parse_store_uri(uri)  # fail now on a malformed URI, not at first use
+        text = os.fspath(uri)
+        _backend_for(text).identify(text)  # fail now on a malformed URI, not at first use
     _configured = None if uri is None else os.fspath(uri)
 
 
@@ -98,23 +134,23 @@ def get_store_uri() -> str:
     env = os.environ.get(ENV_VAR)
     if env:
         return env
-    return str(parse_store_uri(None).db_path.parent)
+    return str(Path(DEFAULT_STORE_DIR).absolute())
 
 
 def get_store(uri: str | os.PathLike[str] | None = None) -> Store:
     """The store for ``uri`` (default: :func:`get_store_uri`), opened once per process."""
-    location = parse_store_uri(get_store_uri() if uri is None else uri)
+    text = get_store_uri() if uri is None else os.fspath(uri)
+    backend = _backend_for(text)
+    key = (backend, backend.identify(text))
     with _lock:
-        store = _stores.get(location.db_path)
+        store = _stores.get(key)
         if store is None:
-            from modelpack._store._sqlite import SqliteStore
-
-            store = _stores[location.db_path] = SqliteStore(location)
+            store = _stores[key] = backend.open(text)
     return store
 
 
 def close_stores() -> None:
-    """Close this thread's database connections and forget the opened stores."""
+    """Close this thread's connections and forget the opened stores."""
     with _lock:
         for store in _stores.values():
             store.close()

@@ -22,7 +22,7 @@ HTTP would be further implementations. What every implementation promises:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 
 from modelpack._store._entities import (
@@ -165,7 +165,26 @@ class RegistryStore(ABC):
 
 
 class Store(RunStore, RegistryStore):
-    """A complete store: runs and registry sharing one artifact root."""
+    """A complete store: runs and registry sharing one artifact root.
+
+    A backend is found by its URI scheme (``_BACKENDS`` in ``modelpack._store``) and opened
+    through the two class methods below, once per process for each store.
+    """
+
+    @classmethod
+    @abstractmethod
+    def identify(cls, uri: str) -> Hashable:
+        """Check ``uri`` without opening anything, and say which store it names.
+
+        URIs naming the same store (say a directory and the database file inside it) give
+        equal results, so the process opens that store once. A malformed URI raises
+        :class:`~modelpack.exceptions.StoreError` listing the accepted forms.
+        """
+
+    @classmethod
+    @abstractmethod
+    def open(cls, uri: str) -> Store:
+        """Open (creating or migrating if needed) the store ``uri`` names."""
 
     def storage_location(self, model_dir: Path) -> str:
         """How a new version records the model directory ``model_dir`` (``NewVersion``).

@@ -8,7 +8,9 @@ Accepted store URIs::
     sqlite:////absolute/to.db     (as in SQLAlchemy: three slashes relative, four absolute)
 
 An existing database remembers its artifact folder (recorded when it was created), so the
-same store opened through a different URI form still finds its artifacts.
+same store opened through a different URI form still finds its artifacts. These are the
+embedded (SQLite) backend's URI forms; ``ENV_VAR`` and the default directory apply to any
+backend.
 """
 
 from __future__ import annotations

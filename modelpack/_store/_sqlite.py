@@ -7,7 +7,7 @@ from pathlib import Path
 
 from modelpack._store._base import Store, relative_location
 from modelpack._store._db import Database
-from modelpack._store._location import StoreLocation
+from modelpack._store._location import StoreLocation, parse_store_uri
 from modelpack._store._sqlite_runs import SqliteRuns
 from modelpack._store._sqlite_versions import SqliteVersions
 
@@ -22,6 +22,15 @@ class SqliteStore(SqliteRuns, SqliteVersions, Store):
         self.location = location
         self.db = Database(location.db_path)
         self.artifact_root = self._artifact_root(location)
+
+    @classmethod
+    def identify(cls, uri: str) -> Path:
+        """The database file: a directory and ``sqlite:///<dir>/modelpack.db`` are one store."""
+        return parse_store_uri(uri).db_path
+
+    @classmethod
+    def open(cls, uri: str) -> SqliteStore:
+        return cls(parse_store_uri(uri))
 
     def _artifact_root(self, location: StoreLocation) -> Path:
         """The folder recorded in the database when it was created (recorded now if new)."""

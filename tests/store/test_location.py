@@ -121,3 +121,43 @@ def test_an_older_schema_is_migrated(tmp_path: Path, monkeypatch: pytest.MonkeyP
         conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == LATEST_VERSION + 1
     )
     assert conn.execute("SELECT COUNT(*) FROM later_feature").fetchone()[0] == 0
+
+
+class _Prefixed:
+    """A test backend: ``prefixed://<dir>`` is the directory store at ``<dir>``."""
+
+    @staticmethod
+    def _strip(uri: str) -> str:
+        return uri.removeprefix("prefixed://")
+
+    @classmethod
+    def identify(cls, uri: str) -> object:
+        from modelpack._store._sqlite import SqliteStore
+
+        return SqliteStore.identify(cls._strip(uri))
+
+    @classmethod
+    def open(cls, uri: str) -> object:
+        from modelpack._store._sqlite import SqliteStore
+
+        return SqliteStore.open(cls._strip(uri))
+
+
+def test_a_backend_plugs_in_as_one_scheme_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``get_store`` finds the backend by the URI's scheme, and opens each store once."""
+    from modelpack import _store
+
+    monkeypatch.setitem(_store._BACKENDS, "prefixed", f"{__name__}:_Prefixed")
+    modelpack.set_store_uri(f"prefixed://{tmp_path}/s")
+    store = get_store()
+    assert store.artifact_root == tmp_path / "s" / "artifacts"
+    same = f"prefixed://sqlite:///{tmp_path}/s/modelpack.db"  # another URI of that store
+    assert get_store(same) is store
+    assert get_store(tmp_path / "s") is not store  # another backend: its own handle
+
+
+def test_an_unknown_scheme_names_the_accepted_forms() -> None:
+    with pytest.raises(StoreError, match=r"unsupported store URI 'postgresql://h/db': use a dir"):
+        get_store("postgresql://h/db")
