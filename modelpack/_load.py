@@ -9,11 +9,11 @@ from typing import Any
 
 from modelpack._integrity import verify
 from modelpack._manifest import Manifest, read_manifest
+from modelpack._pyfunc_model import PyFuncModel
 from modelpack._serialize import PICKLE_FORMATS, load_object, pickle_allowed
 from modelpack._uri import resolve_uri
 from modelpack.exceptions import FlavorNotFoundError, UnsafeModelError
 from modelpack.flavors import Flavor, LoadContext, all_flavors, get_flavor
-from modelpack.pyfunc import PyFuncModel
 
 __all__ = ["implementing_flavor", "load_native", "load_pyfunc", "open_model"]
 

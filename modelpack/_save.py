@@ -21,6 +21,7 @@ from modelpack import _env, _requirements
 from modelpack._integrity import compute_digests
 from modelpack._manifest import Manifest, PreprocessorInfo, write_manifest
 from modelpack._preprocess import input_kind_of
+from modelpack._pyfunc_model import PyFuncModel
 from modelpack._serialize import dump_object
 from modelpack._signature import Signature, infer_schema, infer_signature, is_dataframe
 from modelpack.exceptions import ModelExistsError, warn
@@ -306,9 +307,7 @@ def _in_memory_model(
     manifest: Manifest,
     model_dir: Path,
     preprocessor: Any,
-) -> Any:
-    from modelpack.pyfunc import PyFuncModel
-
+) -> PyFuncModel:
     return PyFuncModel(
         manifest=manifest,
         model_dir=model_dir,

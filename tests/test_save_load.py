@@ -237,3 +237,26 @@ def test_plain_callable(tmp_path: Path) -> None:
 def test_file_uri(taxi_model_dir: Path, taxi: Any) -> None:
     model = modelpack.load_model(taxi_model_dir.as_uri())
     assert model.predict(taxi[1][:2]).shape == (2,)
+
+
+@pytest.mark.parametrize("kind", ["callable", "subclass"])
+def test_models_pickled_with_the_old_pyfunc_names_load(
+    tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Custom models saved while these classes lived in modelpack.pyfunc name them there."""
+    from modelpack import _python_model
+
+    for cls in (_python_model.PythonModel, _python_model._FunctionModel):
+        monkeypatch.setattr(cls, "__module__", "modelpack.pyfunc")
+
+    class Local(PythonModel):  # a local class is pickled by value, its base by reference
+        def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+            return model_input["x"].to_numpy() * 2
+
+    model = (lambda df: (df["x"] * 3).tolist()) if kind == "callable" else Local()
+    modelpack.save_model(model, tmp_path / "m", input_example={"x": [1.0]})
+    monkeypatch.undo()
+    assert b"modelpack.pyfunc" in (tmp_path / "m" / "python_model.pkl").read_bytes()
+    loaded = modelpack.load_model(tmp_path / "m")
+    assert list(loaded.predict({"x": [2.0]})) == ([6.0] if kind == "callable" else [4.0])
+    assert isinstance(loaded.get_raw_model(), PythonModel)

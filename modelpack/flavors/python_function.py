@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from modelpack._python_model import PythonModel, PythonModelContext, as_python_model
 from modelpack._serialize import dump_object, load_object
 from modelpack.flavors import Flavor, LoadContext, SaveContext
 
@@ -38,18 +39,8 @@ def _copy_artifacts(artifacts: dict[str, str], model_dir: Path) -> dict[str, dic
     return out
 
 
-def _as_python_model(obj: Any) -> Any:
-    from modelpack.pyfunc import PythonModel, _FunctionModel
-
-    return (
-        obj if isinstance(obj, PythonModel) or hasattr(obj, "load_context") else _FunctionModel(obj)
-    )
-
-
 class _PythonModelPredictor:
     def __init__(self, model: Any) -> None:
-        from modelpack.pyfunc import PythonModel
-
         self.model = model
         self.input_kind = getattr(model, "input_kind", "frame")
         self.row_wise = bool(getattr(model, "row_wise", False))
@@ -74,12 +65,10 @@ class PythonFunctionFlavor(Flavor):
     mlflow_module = None
 
     def can_save(self, obj: Any) -> bool:
-        from modelpack.pyfunc import PythonModel
-
         return isinstance(obj, PythonModel) or (callable(obj) and not hasattr(obj, "fit"))
 
     def save(self, obj: Any, ctx: SaveContext) -> dict[str, Any]:
-        model = _as_python_model(obj)
+        model = as_python_model(obj)
         conf: dict[str, Any] = {}
         if ctx.options.get("artifacts"):
             conf["artifacts"] = _copy_artifacts(dict(ctx.options["artifacts"]), ctx.model_dir)
@@ -94,14 +83,12 @@ class PythonFunctionFlavor(Flavor):
         )
 
     def predictor(self, native: Any, conf: dict[str, Any], model_dir: Path) -> Any:
-        from modelpack.pyfunc import PythonModelContext
-
         artifacts = {
             name: str((model_dir / entry["path"]).resolve())
             for name, entry in (conf.get("artifacts") or {}).items()
         }
         context = PythonModelContext(artifacts=artifacts, model_config=conf.get("model_config"))
-        native = _as_python_model(native)
+        native = as_python_model(native)
         native.load_context(context)
         native._modelpack_context = context
         return _PythonModelPredictor(native)

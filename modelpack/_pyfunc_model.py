@@ -1,0 +1,188 @@
+"""The uniform predict interface every loaded model has, whatever its flavor.
+
+``predict`` accepts a pandas DataFrame, a list of dict records, a dict of columns, or a 2-D
+numpy array when the signature gives the column order; checks it against the signature;
+applies the bundled preprocessor; and calls the model. Public as ``modelpack.pyfunc.PyFuncModel``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelpack._enforce import ColumnEnforcer, Table, as_table, enforce_tensor
+from modelpack._signature import ParamSpec, Schema, Signature, is_dataframe
+from modelpack.exceptions import SchemaError, warn
+
+if TYPE_CHECKING:
+    from modelpack._manifest import Manifest
+    from modelpack.flavors import Predictor
+
+__all__ = ["PyFuncModel"]
+
+
+class PyFuncModel:
+    """A loaded model with one ``predict`` for every flavor.
+
+    Built by :func:`modelpack.load_model`; not meant to be constructed directly.
+    """
+
+    def __init__(
+        self,
+        *,
+        manifest: Manifest,
+        model_dir: Path,
+        flavor: str,
+        predictor: Predictor,
+        preprocessor: Any = None,
+        preprocessor_kind: str | None = None,
+    ) -> None:
+        self.metadata = manifest
+        self.model_dir = model_dir
+        self.flavor = flavor
+        self._predictor = predictor
+        self.preprocessor = preprocessor
+        self.signature: Signature | None = (
+            Signature.from_dict(manifest.signature) if manifest.signature else None
+        )
+        self._inputs: Schema | None = self.signature.inputs if self.signature else None
+        self._enforce = (
+            ColumnEnforcer(self._inputs)
+            if self._inputs is not None and self._inputs.has_names and not self._inputs.is_tensor
+            else None
+        )
+        self._params: tuple[ParamSpec, ...] = self.signature.params or () if self.signature else ()
+        self._kind: str = (
+            preprocessor_kind or "array" if preprocessor is not None else predictor.input_kind
+        )
+        self._transform = preprocessor.transform if preprocessor is not None else None
+        self._warned_extra: set[tuple[str, ...]] = set()
+
+    # ------------------------------------------------------------------ introspection
+    @property
+    def input_schema(self) -> Schema | None:
+        return self._inputs
+
+    @property
+    def output_schema(self) -> Schema | None:
+        return self.signature.outputs if self.signature else None
+
+    @property
+    def input_kind(self) -> str:
+        """What the first stage (preprocessor or model) consumes."""
+        return self._kind
+
+    @property
+    def row_wise(self) -> bool:
+        """True when requests may be merged into one ``predict`` call and split back."""
+        return bool(getattr(self._predictor, "row_wise", False))
+
+    def get_raw_model(self) -> Any:
+        """The native object behind this model (estimator, booster or PythonModel)."""
+        return getattr(self._predictor, "model", self._predictor)
+
+    def unwrap_python_model(self) -> Any:
+        return self.get_raw_model()
+
+    def __repr__(self) -> str:
+        return f"<PyFuncModel flavor={self.flavor!r} path={str(self.model_dir)!r}>"
+
+    # ------------------------------------------------------------------ predict
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        """Check ``data`` against the signature, preprocess it, and predict.
+
+        Raises :class:`~modelpack.exceptions.SchemaError` naming the column and types when the
+        input does not match the signature.
+        """
+        model_input = self.prepare(data)
+        if self._transform is not None:
+            model_input = self._transform(model_input)
+        return self._predictor.predict(model_input, self._resolve_params(params))
+
+    def prepare(self, data: Any) -> Any:
+        """The input after schema checks, in the layout the first stage consumes."""
+        schema = self._inputs
+        kind = self._kind
+        if schema is not None and schema.is_tensor:
+            spec = schema.specs[0]
+            assert not isinstance(spec, str)
+            return enforce_tensor(data, spec)  # type: ignore[arg-type]
+        if self._enforce is None:
+            if kind == "any" or _passthrough(data, kind):
+                return data
+            if kind == "array" and _nested_rows(data):  # [[...], ...]: rows without names
+                import numpy as np
+
+                return np.asarray(data)
+            if kind == "frame" and _unnamed(data):  # no names to build columns from
+                return data
+            return _layout(as_table(data), kind)
+        if kind == "records":  # records in, records out: no columns built (DictVectorizer)
+            enforce = self._enforce
+            fast = enforce.frame_records(data) if is_dataframe(data) else enforce.records(data)
+            if fast is not None:
+                if fast[1]:
+                    self._warn_dropped(fast[1])
+                return fast[0]
+        table, dropped = self._enforce(data)
+        if dropped:
+            self._warn_dropped(dropped)
+        return _layout(table, kind)
+
+    def _warn_dropped(self, dropped: list[str]) -> None:
+        key = tuple(dropped)
+        if key not in self._warned_extra:
+            self._warned_extra.add(key)
+            warn(f"ignoring input column(s) not in the model's signature: {', '.join(dropped)}")
+
+    def _resolve_params(self, params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if not self._params:
+            if params:
+                raise SchemaError(
+                    f"this model declares no inference parameters, got {', '.join(params)}"
+                )
+            return None
+        known = {p.name: p for p in self._params}
+        unknown = set(params or ()) - set(known)
+        if unknown:
+            raise SchemaError(
+                f"unknown parameter(s) {', '.join(sorted(unknown))}; the model accepts "
+                f"{', '.join(known)}"
+            )
+        return {name: (params or {}).get(name, spec.default) for name, spec in known.items()}
+
+
+def _passthrough(data: Any, kind: str) -> bool:
+    """Without a named signature, input already in the consumed layout goes through as is."""
+    module = type(data).__module__
+    if kind == "array":
+        return module.startswith(("numpy", "scipy")) or module.startswith("pandas")
+    if kind == "frame":
+        return module.startswith("pandas")
+    return False
+
+
+def _nested_rows(data: Any) -> bool:
+    return (
+        isinstance(data, (list, tuple))
+        and bool(data)
+        and isinstance(data[0], (list, tuple))
+        and not isinstance(data[0], Mapping)
+    )
+
+
+def _unnamed(data: Any) -> bool:
+    """A plain sequence or array (not records): without a signature, nothing names its
+    columns, so a model that takes frames gets it as the caller passed it."""
+    if isinstance(data, (list, tuple)):
+        return not (data and isinstance(data[0], Mapping))
+    return type(data).__module__.startswith(("numpy", "scipy"))
+
+
+def _layout(table: Table, kind: str) -> Any:
+    if kind == "records":
+        return table.to_records()
+    if kind == "array" and table.is_numeric:
+        return table.to_matrix()
+    return table.to_frame()
