@@ -164,7 +164,8 @@ def serve(
     import logging
 
     _require_stack(server=True)
-    from modelpack.serving._server import bind, run
+    from modelpack.serving._server import run
+    from modelpack.serving._sockets import bind
 
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelpack.serving._app import AppConfig
-from modelpack.serving._server import address, nodelay, worker_main
+from modelpack.serving._sockets import BACKLOG, address, nodelay
+from modelpack.serving._worker import worker_main
 
 __all__ = ["Supervisor"]
 
 log = logging.getLogger("modelpack.serving")
 
-_BACKLOG = 2048
 _MAX_RESTARTS = 5  # within _RESTART_WINDOW seconds, before the supervisor gives up
 _RESTART_WINDOW = 60.0
 _STOP_TIMEOUT = 15.0
@@ -133,7 +133,7 @@ class Supervisor:
             self._listen()
 
     def _listen(self) -> None:
-        self.sock.listen(_BACKLOG)
+        self.sock.listen(BACKLOG)
         self.sock.setblocking(False)
         self.selector.register(self.sock, selectors.EVENT_READ, ("accept", -1))
         self.listening = True
