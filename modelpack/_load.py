@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from modelpack._integrity import verify
-from modelpack._manifest import Manifest, read_manifest
+from modelpack._manifest import Manifest, PreprocessorInfo, read_manifest
+from modelpack._preprocess import load_preprocessor, pickle_files
 from modelpack._pyfunc_model import PyFuncModel
-from modelpack._serialize import PICKLE_FORMATS, load_object, pickle_allowed
+from modelpack._serialize import pickle_allowed
 from modelpack._uri import resolve_uri
 from modelpack.exceptions import FlavorNotFoundError, UnsafeModelError
 from modelpack.flavors import Flavor, LoadContext, all_flavors, get_flavor
@@ -67,7 +68,7 @@ def _flavor_conf(manifest: Manifest, name: str) -> dict[str, Any]:
 
 
 def _check_pickle(
-    flavor: Flavor, conf: dict[str, Any], manifest: Manifest | None, allow: bool
+    flavor: Flavor, conf: dict[str, Any], preprocessor: PreprocessorInfo | None, allow: bool
 ) -> None:
     """Refuse before anything is deserialized, naming every pickle file involved."""
     if allow:
@@ -75,9 +76,7 @@ def _check_pickle(
     files = []
     if flavor.uses_pickle(conf):
         files.append(flavor.data_path(conf) or flavor.name)
-    pre = manifest.preprocessor if manifest is not None else None
-    if pre is not None and pre.serialization_format in PICKLE_FORMATS:
-        files.append(pre.path)
+    files += pickle_files(preprocessor)
     if files:
         raise UnsafeModelError(
             f"this model needs pickle to load ({', '.join(files)}), and pickle files can run "
@@ -123,23 +122,16 @@ def load_pyfunc(
     flavor = get_flavor(name)
     conf = _flavor_conf(manifest, name)
     allow = pickle_allowed(allow_pickle)
-    _check_pickle(flavor, conf, manifest, allow)
+    _check_pickle(flavor, conf, manifest.preprocessor, allow)
     from modelpack import _envcheck
 
     _envcheck.check_environment(model_dir, manifest, strict=strict_env)
     _add_code_paths(model_dir, manifest.pyfunc_conf)
     native = flavor.load(conf, LoadContext(model_dir=model_dir, allow_pickle=allow))
-    preprocessor = None
-    pre = manifest.preprocessor
-    if pre is not None:
-        preprocessor = load_object(
-            model_dir / pre.path, pre.serialization_format, allow_pickle=allow
-        )
     return PyFuncModel(
         manifest=manifest,
         model_dir=model_dir,
         flavor=name,
         predictor=flavor.predictor(native, conf, model_dir),
-        preprocessor=preprocessor,
-        preprocessor_kind=pre.input if pre is not None else None,
+        preprocessor=load_preprocessor(model_dir, manifest.preprocessor, allow_pickle=allow),
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelpack._enforce import ColumnEnforcer, Table, as_table, enforce_tensor
+from modelpack._preprocess import first_stage
 from modelpack._signature import ParamSpec, Schema, Signature, is_dataframe
 from modelpack.exceptions import SchemaError, warn
 
@@ -36,7 +37,6 @@ class PyFuncModel:
         flavor: str,
         predictor: Predictor,
         preprocessor: Any = None,
-        preprocessor_kind: str | None = None,
     ) -> None:
         self.metadata = manifest
         self.model_dir = model_dir
@@ -53,10 +53,9 @@ class PyFuncModel:
             else None
         )
         self._params: tuple[ParamSpec, ...] = self.signature.params or () if self.signature else ()
-        self._kind: str = (
-            preprocessor_kind or "array" if preprocessor is not None else predictor.input_kind
+        self._transform, self._kind = first_stage(
+            preprocessor, manifest.preprocessor, predictor.input_kind
         )
-        self._transform = preprocessor.transform if preprocessor is not None else None
         self._warned_extra: set[tuple[str, ...]] = set()
 
     # ------------------------------------------------------------------ introspection

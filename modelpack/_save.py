@@ -19,10 +19,10 @@ from typing import Any
 
 from modelpack import _env, _requirements
 from modelpack._integrity import compute_digests
-from modelpack._manifest import Manifest, PreprocessorInfo, write_manifest
-from modelpack._preprocess import input_kind_of
+from modelpack._manifest import Manifest, write_manifest
+from modelpack._preprocess import first_stage, input_kind_of, save_preprocessor
 from modelpack._pyfunc_model import PyFuncModel
-from modelpack._serialize import dump_object
+from modelpack._python_model import as_python_model
 from modelpack._signature import Signature, infer_schema, infer_signature, is_dataframe
 from modelpack.exceptions import ModelExistsError, warn
 from modelpack.flavors import Flavor, SaveContext, flavor_for_object, get_flavor
@@ -130,26 +130,13 @@ def save_into(model: Any, model_dir: Path, options: SaveOptions) -> Manifest:
     manifest.metadata = dict(options.metadata) if options.metadata else None
 
     requirements = flavor.requirements(conf)
-    pre_obj = options.preprocessor
-    if pre_obj is not None:
-        if not hasattr(pre_obj, "transform"):
-            raise TypeError(
-                f"preprocessor must be a fitted object with transform(), got {type(pre_obj).__name__}"
-            )
-        name, fmt = dump_object(pre_obj, model_dir, "preprocessor")
-        cls = type(pre_obj)
-        manifest.preprocessor = PreprocessorInfo(
-            path=name,
-            serialization_format=fmt,
-            input=input_kind_of(pre_obj),
-            class_name=f"{cls.__module__}.{cls.__qualname__}",
-        )
-        requirements += [fmt] if fmt != "pickle" else []
+    manifest.preprocessor, pre_requirements = save_preprocessor(options.preprocessor, model_dir)
+    requirements += pre_requirements
 
     code_dir = _copy_code(options.code_paths, model_dir)
     # What the written files reference: distributions, plus local helper modules bundled
     # into code/ so the model loads from any working directory.
-    inferred = _requirements.infer(model_dir, (model, pre_obj))
+    inferred = _requirements.infer(model_dir, (model, options.preprocessor))
     requirements += inferred.distributions
     code_dir = _requirements.bundle(inferred, model_dir, CODE_DIR) or code_dir
     _write_flavors(manifest, flavor, conf, code_dir)
@@ -157,11 +144,10 @@ def save_into(model: Any, model_dir: Path, options: SaveOptions) -> Manifest:
         manifest.saved_input_example_info = _write_example(options.input_example, model_dir)
     manifest.signature = _signature(model, flavor, conf, manifest, model_dir, options)
 
-    first_stage = pre_obj if pre_obj is not None else model
-    needs_pandas = (
-        getattr(first_stage, "input_kind", None) or input_kind_of(first_stage)
-    ) == "frame"
-    requirements += ["modelpack", "numpy"] + (["pandas"] if needs_pandas else [])
+    _, consumed = first_stage(
+        options.preprocessor, manifest.preprocessor, _model_input_kind(model, flavor)
+    )
+    requirements += ["modelpack", "numpy"] + (["pandas"] if consumed == "frame" else [])
     if options.pip_requirements is not None:
         lines = list(options.pip_requirements)
     else:
@@ -173,6 +159,13 @@ def save_into(model: Any, model_dir: Path, options: SaveOptions) -> Manifest:
     manifest.model_size_bytes = sum((model_dir / rel).stat().st_size for rel in manifest.files)
     write_manifest(manifest, model_dir)
     return manifest
+
+
+def _model_input_kind(model: Any, flavor: Flavor) -> str:
+    """What ``model`` consumes as the first stage, judged without loading anything."""
+    if flavor.name == "python_function":  # a plain callable is wrapped as a PythonModel
+        return str(getattr(as_python_model(model), "input_kind", "frame"))
+    return getattr(model, "input_kind", None) or input_kind_of(model)
 
 
 def _write_flavors(
@@ -314,5 +307,4 @@ def _in_memory_model(
         flavor=flavor.name,
         predictor=flavor.predictor(model, conf, model_dir),
         preprocessor=preprocessor,
-        preprocessor_kind=manifest.preprocessor.input if manifest.preprocessor else None,
     )
