@@ -15,7 +15,8 @@ modelpack::
     ├── UnsafeModelError(PermissionError)    loading would unpickle while pickle is disallowed
     ├── EnvironmentMismatchError(RuntimeError) running environment differs (strict_env=True)
     ├── StoreError(RuntimeError)             the run/registry store refused or failed an operation
-    └── UnsafeArchiveError(ValueError)       an archive member would escape its target directory
+    ├── UnsafeArchiveError(ValueError)       an archive member would escape its target directory
+    └── FlavorExistsError(ValueError)        a flavor is registered under a name already taken
 
 Warnings use :class:`ModelpackWarning` (a ``UserWarning``), issued with :func:`warn` so that they
 point at the caller's line rather than at modelpack's internals.
@@ -28,6 +29,7 @@ import warnings
 
 __all__ = [
     "EnvironmentMismatchError",
+    "FlavorExistsError",
     "FlavorNotFoundError",
     "IntegrityError",
     "ManifestError",
@@ -118,6 +120,14 @@ class StoreError(ModelpackError, RuntimeError):
 
 class UnsafeArchiveError(ModelpackError, ValueError):
     """An archive member would be written outside its target directory, or is a device."""
+
+
+class FlavorExistsError(ModelpackError, ValueError):
+    """A flavor is registered (in code or by an entry point) under a name already taken."""
+
+    def __init__(self, message: str, *, flavor: str | None = None) -> None:
+        super().__init__(message)
+        self.flavor = flavor
 
 
 def warn(message: str, category: type[Warning] = ModelpackWarning) -> None:

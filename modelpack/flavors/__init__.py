@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from modelpack._optional import require
-from modelpack.exceptions import FlavorNotFoundError
+from modelpack.exceptions import FlavorExistsError, FlavorNotFoundError
 
 # ``require`` is re-exported for flavors written against it; new code imports it from
 # modelpack._optional, its one home.
@@ -120,11 +120,21 @@ _entry_points_loaded = False
 
 
 def register_flavor(flavor: type[Flavor]) -> None:
-    """Register a flavor class. Registering a name that is already taken is an error."""
+    """Register a flavor class.
+
+    Raises
+    ------
+    FlavorExistsError
+        Another flavor is already registered under ``flavor.name``.
+    """
     _load_entry_points()
     name = flavor.name
     if name in _registered and _registered[name] is not flavor:
-        raise ValueError(f"a flavor named {name!r} is already registered; pick another name")
+        raise FlavorExistsError(
+            f"a flavor named {name!r} is already registered ({_describe(_registered[name])}); "
+            "give your Flavor subclass another name",
+            flavor=name,
+        )
     _registered[name] = flavor
     if name not in _DISPATCH_ORDER:
         _DISPATCH_ORDER.insert(0, name)
@@ -139,12 +149,21 @@ def _load_entry_points() -> None:
 
     for ep in entry_points(group="modelpack.flavors"):
         if ep.name in _registered:
-            raise ValueError(
+            raise FlavorExistsError(
                 f"entry point {ep.value!r} registers flavor {ep.name!r}, which is already "
-                "registered; uninstall one of the two packages"
+                f"registered ({_describe(_registered[ep.name])}); uninstall one of the two "
+                "packages",
+                flavor=ep.name,
             )
         _registered[ep.name] = ep.value.replace(" ", "")
         _DISPATCH_ORDER.insert(0, ep.name)
+
+
+def _describe(target: str | type[Flavor]) -> str:
+    """Where a registered flavor comes from, for error messages."""
+    if isinstance(target, str):
+        return f"by {target}"
+    return f"by {target.__module__}.{target.__qualname__}"
 
 
 def _resolve(target: str | type[Flavor]) -> type[Flavor]:

@@ -11,8 +11,10 @@ import importlib
 from pathlib import Path
 from typing import Any
 
+from modelpack._manifest import MLMODEL_FILE
 from modelpack._optional import require
 from modelpack._preprocess import input_kind_of
+from modelpack.exceptions import ManifestError
 from modelpack.flavors import Flavor, LoadContext, SaveContext
 
 __all__ = ["XGBoostFlavor", "XGBoostPredictor"]
@@ -56,7 +58,11 @@ class XGBoostFlavor(Flavor):
         xgb = require("xgboost", self.extra, purpose="saving an XGBoost model")
         fmt = ctx.options.get("model_format") or "ubj"
         if fmt not in _FORMATS:
-            raise ValueError(f"model_format must be one of {', '.join(_FORMATS)}, got {fmt!r}")
+            # The value is written as the manifest's model_format, which allows only these.
+            raise ManifestError(
+                f"model_format={fmt!r} is not a format XGBoost saves in; pass "
+                f"model_format='ubj' (the default, compact) or 'json' (readable)"
+            )
         name = f"model.{fmt}"
         obj.save_model(str(ctx.model_dir / name))
         cls = type(obj)
@@ -73,7 +79,13 @@ class XGBoostFlavor(Flavor):
         module, _, attr = conf.get("model_class", "xgboost.core.Booster").rpartition(".")
         if module.split(".")[0] != "xgboost":
             # A manifest must not make us import and instantiate an arbitrary class.
-            raise ValueError(f"model_class {module}.{attr} is not an XGBoost class")
+            path = ctx.model_dir / MLMODEL_FILE
+            raise ManifestError(
+                f"{path}: the xgboost flavor's model_class {module}.{attr} is not an XGBoost "
+                "class, so modelpack will not import it; set it to the class the model was "
+                "saved from (e.g. xgboost.core.Booster) or save the model again",
+                path=str(path),
+            )
         model = getattr(importlib.import_module(module), attr)()
         model.load_model(str(ctx.model_dir / conf["data"]))
         return model
