@@ -94,18 +94,19 @@ _lock = threading.Lock()
 
 def _backend_for(uri: str) -> type[Store]:
     """The backend class for ``uri``'s scheme, imported on first use."""
+    head, colon, _ = uri.partition(":")
+    backend = _backends.get(head if colon else "")  # the usual case: no regex, no import
+    if backend is not None:
+        return backend
     match = _SCHEME.match(uri)
     scheme = match.group(1) if match else ""
-    backend = _backends.get(scheme)
-    if backend is None:
-        target = _BACKENDS.get(scheme)
-        if target is None:
-            raise StoreError(
-                f"unsupported store URI {uri!r}: use a directory, file:///dir or "
-                "sqlite:///path/to.db"
-            )
-        module, _, name = target.partition(":")
-        backend = _backends[scheme] = getattr(importlib.import_module(module), name)
+    target = _BACKENDS.get(scheme)
+    if target is None:
+        raise StoreError(
+            f"unsupported store URI {uri!r}: use a directory, file:///dir or sqlite:///path/to.db"
+        )
+    module, _, name = target.partition(":")
+    backend = _backends[scheme] = getattr(importlib.import_module(module), name)
     return backend
 
 
