@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelpack._wrappers import log_as, save_as
+
 if TYPE_CHECKING:
     from modelpack._save import ModelInfo
     from modelpack._signature import SignatureLike
@@ -26,6 +28,7 @@ def save_model(
     extra_pip_requirements: list[str] | None = None,
     code_paths: list[str] | None = None,
     artifacts: Mapping[str, str] | None = None,
+    serialization_format: str | None = None,
     metadata: Mapping[str, Any] | None = None,
     overwrite: bool = False,
 ) -> ModelInfo:
@@ -55,6 +58,9 @@ def save_model(
         Local files or packages copied into ``code/`` and put on ``sys.path`` at load.
     artifacts : dict, optional
         For custom models: files copied into the model, available as ``context.artifacts``.
+    serialization_format : {"skops", "cloudpickle", "pickle"}, optional
+        For scikit-learn models: how the estimator is written (see
+        :func:`modelpack.sklearn.save_model`).
     metadata : dict, optional
         Free-form metadata stored in the manifest.
     overwrite : bool
@@ -63,25 +69,14 @@ def save_model(
     Returns
     -------
     ModelInfo
-    """
-    from modelpack._save import SaveOptions, save
 
-    return save(
-        model,
-        path,
-        SaveOptions(
-            flavor=flavor,
-            flavor_options={"artifacts": dict(artifacts)} if artifacts else {},
-            preprocessor=preprocessor,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            code_paths=code_paths,
-            metadata=metadata,
-            overwrite=overwrite,
-        ),
-    )
+    Raises
+    ------
+    TypeError
+        ``artifacts`` or ``serialization_format`` is given but the model's flavor does not
+        take it.
+    """
+    return save_as(None, locals())
 
 
 def log_model(
@@ -96,6 +91,7 @@ def log_model(
     extra_pip_requirements: list[str] | None = None,
     code_paths: list[str] | None = None,
     artifacts: Mapping[str, str] | None = None,
+    serialization_format: str | None = None,
     metadata: Mapping[str, Any] | None = None,
     registered_model_name: str | None = None,
 ) -> ModelInfo:
@@ -117,25 +113,7 @@ def log_model(
         ``model_uri`` is ``runs:/<run_id>/<name>``; ``run_id``, ``artifact_path`` and, when
         registered, ``registered_model_version`` are set.
     """
-    from modelpack._save import SaveOptions
-    from modelpack._tracking import log_model_with
-
-    return log_model_with(
-        model,
-        name,
-        SaveOptions(
-            flavor=flavor,
-            flavor_options={"artifacts": dict(artifacts)} if artifacts else {},
-            preprocessor=preprocessor,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            code_paths=code_paths,
-            metadata=metadata,
-        ),
-        registered_model_name=registered_model_name,
-    )
+    return log_as(None, locals())
 
 
 def load_model(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from modelpack._pyfunc_model import PyFuncModel
 from modelpack._python_model import PythonModel, PythonModelContext
 from modelpack._python_model import _FunctionModel as _FunctionModel
+from modelpack._wrappers import log_as, save_as
 
 if TYPE_CHECKING:
     from modelpack._save import ModelInfo
@@ -46,28 +47,11 @@ def save_model(
     pip_requirements: list[str] | None = None,
     extra_pip_requirements: list[str] | None = None,
     code_paths: list[str] | None = None,
-    metadata: dict[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
     overwrite: bool = False,
 ) -> ModelInfo:
     """Save a :class:`PythonModel` or a plain callable as a ``python_function`` model."""
-    from modelpack._save import SaveOptions, save
-
-    return save(
-        python_model,
-        path,
-        SaveOptions(
-            flavor="python_function",
-            flavor_options={"artifacts": dict(artifacts or {})},
-            preprocessor=preprocessor,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            code_paths=code_paths,
-            metadata=metadata,
-            overwrite=overwrite,
-        ),
-    )
+    return save_as("python_function", locals())
 
 
 def log_model(
@@ -81,7 +65,7 @@ def log_model(
     pip_requirements: list[str] | None = None,
     extra_pip_requirements: list[str] | None = None,
     code_paths: list[str] | None = None,
-    metadata: dict[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
     registered_model_name: str | None = None,
 ) -> ModelInfo:
     """Log a :class:`PythonModel` or a plain callable into the active run.
@@ -89,25 +73,7 @@ def log_model(
     Takes the arguments of :func:`save_model`, with ``name`` (the model's path inside the
     run) and ``registered_model_name``; see :func:`modelpack.sklearn.log_model`.
     """
-    from modelpack._save import SaveOptions
-    from modelpack._tracking import log_model_with
-
-    return log_model_with(
-        python_model,
-        name,
-        SaveOptions(
-            flavor="python_function",
-            flavor_options={"artifacts": dict(artifacts or {})},
-            preprocessor=preprocessor,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            code_paths=code_paths,
-            metadata=metadata,
-        ),
-        registered_model_name=registered_model_name,
-    )
+    return log_as("python_function", locals())
 
 
 def load_model(

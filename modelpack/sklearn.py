@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelpack._wrappers import log_as, save_as
+
 if TYPE_CHECKING:
     from modelpack._save import ModelInfo
     from modelpack._signature import SignatureLike
@@ -46,27 +48,7 @@ def save_model(
     predict_method : str
         The method ``predict`` calls, e.g. ``"predict_proba"``.
     """
-    from modelpack._save import SaveOptions, save
-
-    return save(
-        sk_model,
-        path,
-        SaveOptions(
-            flavor="sklearn",
-            flavor_options={
-                "serialization_format": serialization_format,
-                "predict_method": predict_method,
-            },
-            preprocessor=preprocessor,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            code_paths=code_paths,
-            metadata=metadata,
-            overwrite=overwrite,
-        ),
-    )
+    return save_as("sklearn", locals())
 
 
 def log_model(
@@ -91,28 +73,7 @@ def log_model(
     next version of that name. Returns a ``ModelInfo`` whose ``model_uri`` is
     ``runs:/<run_id>/<name>`` and, when registered, ``registered_model_version``.
     """
-    from modelpack._save import SaveOptions
-    from modelpack._tracking import log_model_with
-
-    return log_model_with(
-        sk_model,
-        name,
-        SaveOptions(
-            flavor="sklearn",
-            flavor_options={
-                "serialization_format": serialization_format,
-                "predict_method": predict_method,
-            },
-            preprocessor=preprocessor,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            code_paths=code_paths,
-            metadata=metadata,
-        ),
-        registered_model_name=registered_model_name,
-    )
+    return log_as("sklearn", locals())
 
 
 def load_model(model_uri: str | Path, *, allow_pickle: bool | None = None) -> Any:

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelpack._wrappers import log_as, save_as
+
 if TYPE_CHECKING:
     from modelpack._save import ModelInfo
     from modelpack._signature import SignatureLike
@@ -32,24 +34,7 @@ def save_model(
     A Booster trained on DictVectorizer output predicts straight from raw records when the
     DictVectorizer is passed as ``preprocessor``.
     """
-    from modelpack._save import SaveOptions, save
-
-    return save(
-        xgb_model,
-        path,
-        SaveOptions(
-            flavor="xgboost",
-            flavor_options={"model_format": model_format},
-            preprocessor=preprocessor,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            code_paths=code_paths,
-            metadata=metadata,
-            overwrite=overwrite,
-        ),
-    )
+    return save_as("xgboost", locals())
 
 
 def log_model(
@@ -72,25 +57,7 @@ def log_model(
     run) instead of a directory, and ``registered_model_name`` to also register it. Returns
     a ``ModelInfo`` whose ``model_uri`` is ``runs:/<run_id>/<name>``.
     """
-    from modelpack._save import SaveOptions
-    from modelpack._tracking import log_model_with
-
-    return log_model_with(
-        xgb_model,
-        name,
-        SaveOptions(
-            flavor="xgboost",
-            flavor_options={"model_format": model_format},
-            preprocessor=preprocessor,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            code_paths=code_paths,
-            metadata=metadata,
-        ),
-        registered_model_name=registered_model_name,
-    )
+    return log_as("xgboost", locals())
 
 
 def load_model(model_uri: str | Path) -> Any:

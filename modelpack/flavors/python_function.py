@@ -63,6 +63,8 @@ class PythonFunctionFlavor(Flavor):
     name = "python_function"
     extra = None
     mlflow_module = None
+    #: options ``save`` reads, which ``modelpack.save_model`` may also pass
+    save_options = frozenset({"artifacts"})
 
     def can_save(self, obj: Any) -> bool:
         return isinstance(obj, PythonModel) or (callable(obj) and not hasattr(obj, "fit"))

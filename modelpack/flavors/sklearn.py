@@ -39,6 +39,8 @@ class SklearnFlavor(Flavor):
     name = "sklearn"
     extra = "sklearn"
     mlflow_module = "mlflow.sklearn"
+    #: options ``save`` reads, which ``modelpack.save_model`` may also pass
+    save_options = frozenset({"serialization_format", "predict_method"})
 
     def can_save(self, obj: Any) -> bool:
         return _is_sklearn(obj) and hasattr(obj, "predict")
