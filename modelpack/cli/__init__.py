@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from modelpack._version import __version__
 from modelpack.exceptions import ModelpackError
 
-__all__ = ["main"]
+__all__ = ["error_line", "main"]
 
 # Modules that contribute subcommands, in the order their commands are listed in --help.
 _COMMAND_MODULES = [
@@ -42,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What a user can cause: modelpack's own errors, files, permissions and ports (OSError), and
+# values refused as invalid (ValueError). Anything else is a bug and keeps its traceback.
+_USER_ERRORS = (ModelpackError, OSError, ValueError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -50,9 +56,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except ModelpackError as e:
-        print(f"modelpack: error: {e}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("modelpack: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader of standard output went away (e.g. `| head`): stop quietly, and point
+        # stdout at /dev/null so the interpreter's final flush does not complain
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except _USER_ERRORS as e:
+        print(f"modelpack: error: {error_line(e)}", file=sys.stderr)
+        return 1
+
+
+def error_line(error: BaseException) -> str:
+    """The error as one line: ``strerror: filename`` for OS errors, else its message."""
+    text = str(error)
+    if isinstance(error, OSError) and not isinstance(error, ModelpackError) and error.strerror:
+        names = [repr(n) for n in (error.filename, error.filename2) if n is not None]
+        text = f"{error.strerror}: {' -> '.join(names)}" if names else error.strerror
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return " ".join(lines) or type(error).__name__

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -125,20 +124,16 @@ def _predict(args: argparse.Namespace) -> int:
 
     with _sigterm_unwinds():
         model = load_pyfunc(args.model_uri)
-        try:
-            summary = run(
-                model,
-                args.input,
-                output=args.output,
-                options=options,
-                progress=progress,
-                on_bad_row=report,
-            )
-        except BrokenPipeError:
-            # the reader of standard output went away (e.g. `| head`): stop quietly, and
-            # point stdout at /dev/null so the interpreter's final flush does not complain
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 141
+        # A reader of standard output that goes away (`| head`) ends the run quietly: main()
+        # turns the BrokenPipeError into exit status 141.
+        summary = run(
+            model,
+            args.input,
+            output=args.output,
+            options=options,
+            progress=progress,
+            on_bad_row=report,
+        )
     print(_summary_line(summary, args.output), file=sys.stderr)
     return 0
 

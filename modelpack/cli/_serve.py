@@ -83,20 +83,17 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    try:
-        serve(
-            args.model_uri,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            name=args.name,
-            batching=args.batching,
-            batch_max_size=args.batch_max_size,
-            batch_max_latency_ms=args.batch_max_latency_ms,
-            max_body_mb=args.max_body_mb,
-            access_log=args.access_log,
-        )
-    except OSError as e:
-        print(f"modelpack: error: {e.strerror or e}", file=sys.stderr)
-        return 1
+    # A busy port or a bad address is an OSError naming it; main() prints it as one line.
+    serve(
+        args.model_uri,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        name=args.name,
+        batching=args.batching,
+        batch_max_size=args.batch_max_size,
+        batch_max_latency_ms=args.batch_max_latency_ms,
+        max_body_mb=args.max_body_mb,
+        access_log=args.access_log,
+    )
     return 0
