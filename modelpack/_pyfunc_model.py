@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelpack._enforce import ColumnEnforcer, Table, as_table, enforce_tensor
+from modelpack._enforce import ColumnEnforcer, enforce_tensor
 from modelpack._preprocess import first_stage
 from modelpack._signature import ParamSpec, Schema, Signature, is_dataframe
+from modelpack._tables import Table, as_table
 from modelpack.exceptions import SchemaError, warn
 
 if TYPE_CHECKING:

@@ -224,7 +224,7 @@ def _split(example: Any) -> dict[str, Any] | None:
     if is_dataframe(example):
         return {"columns": [str(c) for c in example.columns], "data": example.to_numpy().tolist()}
     if isinstance(example, Mapping):
-        from modelpack._enforce import as_table
+        from modelpack._tables import as_table
 
         table = as_table(example)
         records = table.to_records()

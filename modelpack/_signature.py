@@ -1,8 +1,8 @@
 """Model signatures: column and tensor schemas, MLflow's JSON encoding, inference from examples.
 
 A signature is stored in ``MLmodel`` exactly as MLflow stores it: a mapping whose ``inputs``,
-``outputs`` and ``params`` values are JSON strings. Enforcement at predict time lives in
-``_enforce``.
+``outputs`` and ``params`` values are JSON strings. Reading input at predict time lives in
+``_tables``, checking it against a signature in ``_enforce``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ __all__ = [
     "Signature",
     "SignatureLike",
     "TensorSpec",
+    "dtype_type",
     "infer_schema",
     "infer_signature",
     "is_dataframe",
@@ -203,7 +204,8 @@ def _opt_shape(shape: Sequence[int] | None) -> tuple[int, ...] | None:
 _KIND_TYPES = {"b": "boolean", "f": "double", "M": "datetime"}
 
 
-def _dtype_type(dtype: np.dtype[Any]) -> str | None:
+def dtype_type(dtype: np.dtype[Any]) -> str | None:
+    """The MLflow column type a numpy dtype holds, or None when none fits."""
     if dtype.kind in "iu":
         return (
             "long"
@@ -243,7 +245,7 @@ def _column_type(name: str, values: Any) -> str:
     if arr is None and hasattr(values, "to_numpy"):
         arr = values.to_numpy()
     if arr is not None and arr.dtype.kind != "O":
-        found = _dtype_type(arr.dtype)
+        found = dtype_type(arr.dtype)
     else:
         found = python_kind(values if arr is None else arr.tolist())
     if found is None:
