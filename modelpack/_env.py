@@ -1,7 +1,10 @@
-"""Environment capture: requirements, lock, ``python_env.yaml`` and ``conda.yaml``.
+"""The model's environment: capture (requirements, lock, python_env.yaml, conda.yaml) and checks.
 
 Capture takes milliseconds: it reads installed distribution metadata and never starts a
 subprocess or reloads the model.
+
+At load time, :func:`check_environment` compares the running environment with the captured one
+and warns (or raises) listing each difference.
 
 ``requirements.txt`` lists what the model itself needs, pinned. ``requirements.lock`` pins the
 whole dependency closure of those requirements as installed when the model was saved (markers
@@ -24,10 +27,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from modelpack._version import __version__
+from modelpack.exceptions import EnvironmentMismatchError, warn
+
+if TYPE_CHECKING:
+    from modelpack._manifest import Manifest
 
 __all__ = [
     "CONDA_FILE",
@@ -35,6 +43,8 @@ __all__ = [
     "PYTHON_ENV_FILE",
     "REQUIREMENTS_FILE",
     "LockEntry",
+    "check_environment",
+    "differences",
     "distribution_of",
     "installed_version",
     "installed_versions",
@@ -44,6 +54,7 @@ __all__ = [
     "python_version",
     "read_lock",
     "requirement_names",
+    "restore_hint",
     "write_environment",
     "write_lock",
 ]
@@ -362,3 +373,80 @@ def read_lock(path: Path) -> list[LockEntry]:
         hashes = tuple(o[len("--hash=") :] for o in opts if o.startswith("--hash="))
         out.append(LockEntry(normalize(name), ver, hashes))
     return out
+
+
+# ---------------------------------------------------------------------- load-time check
+_warned: set[str] = set()
+
+
+def _pins(model_dir: Path) -> dict[str, str]:
+    req_file = model_dir / REQUIREMENTS_FILE
+    try:
+        text = req_file.read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    pins: dict[str, str] = {}
+    for line in text.splitlines():
+        name, sep, wanted = line.split("#", 1)[0].strip().partition("==")
+        name = name.strip().split("[", 1)[0]
+        if sep and name and name != "modelpack":
+            pins[name] = wanted.split(";", 1)[0].strip()
+    return pins
+
+
+def _same(wanted: str, installed: str) -> bool:
+    if wanted == installed:
+        return True
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(wanted) == Version(installed)
+    except InvalidVersion:
+        return False
+
+
+def differences(model_dir: Path, manifest: Manifest) -> list[str]:
+    """Each way the running environment differs from the captured one, as a sentence."""
+    out: list[str] = []
+    saved_py = manifest.pyfunc_conf.get("python_version")
+    running = python_version()
+    if saved_py and str(saved_py).split(".")[:2] != running.split(".")[:2]:
+        out.append(f"Python {saved_py} when saved, {running} now")
+    pins = _pins(model_dir)
+    installed = installed_versions(pins)
+    for name, wanted in pins.items():
+        have = installed[name]
+        if have is None:
+            out.append(f"{name}=={wanted} when saved, not installed now")
+        elif not _same(wanted, have):
+            out.append(f"{name}=={wanted} when saved, {have} now")
+    return out
+
+
+def restore_hint(model_dir: Path) -> str:
+    return (
+        f"restore it with: modelpack env create {model_dir} --path .venv-model (or "
+        f"pip install -r {model_dir / REQUIREMENTS_FILE} in this environment)"
+    )
+
+
+def check_environment(model_dir: Path, manifest: Manifest, *, strict: bool = False) -> None:
+    """Warn once per model (or raise, when ``strict``) listing every difference.
+
+    Cheap enough for every load: one requirements file and one directory listing per
+    ``sys.path`` entry, never a scan of every installed distribution's files.
+    """
+    found = differences(model_dir, manifest)
+    if not found:
+        return
+    message = (
+        f"the model at {model_dir} was saved in a different environment: "
+        + "; ".join(found)
+        + f". It may fail or predict differently; {restore_hint(model_dir)}"
+    )
+    if strict:
+        raise EnvironmentMismatchError(message + ".")
+    key = manifest.model_uuid
+    if key not in _warned:
+        _warned.add(key)
+        warn(message + "; load_model(..., strict_env=True) makes this an error.")

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from modelpack._env import check_environment
 from modelpack._integrity import verify
 from modelpack._manifest import Manifest, PreprocessorInfo, read_manifest
 from modelpack._preprocess import load_preprocessor, pickle_files
@@ -123,9 +124,7 @@ def load_pyfunc(
     conf = _flavor_conf(manifest, name)
     allow = pickle_allowed(allow_pickle)
     _check_pickle(flavor, conf, manifest.preprocessor, allow)
-    from modelpack import _envcheck
-
-    _envcheck.check_environment(model_dir, manifest, strict=strict_env)
+    check_environment(model_dir, manifest, strict=strict_env)
     _add_code_paths(model_dir, manifest.pyfunc_conf)
     native = flavor.load(conf, LoadContext(model_dir=model_dir, allow_pickle=allow))
     return PyFuncModel(

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import modelpack
-from modelpack import _env, _envcheck
+from modelpack import _env
 from modelpack.exceptions import EnvironmentMismatchError, ModelpackWarning
 
 
@@ -68,9 +68,9 @@ def test_versions_compare_by_meaning(tmp_path: Path, taxi_dv_lr: Any) -> None:
     major, minor, *rest = (_env.installed_version("numpy") or "").split(".")
     short = f"{major}.{minor}" if rest == ["0"] else None
     model_dir = _save(tmp_path, taxi_dv_lr, [f"NumPy=={_env.installed_version('numpy')}"])
-    assert _envcheck.differences(model_dir, modelpack.load_model(model_dir).metadata) == []
+    assert _env.differences(model_dir, modelpack.load_model(model_dir).metadata) == []
     if short:
-        assert _envcheck._same(short, f"{short}.0")
+        assert _env._same(short, f"{short}.0")
 
 
 def test_installed_versions_reads_directory_names() -> None:
