@@ -48,7 +48,16 @@ def test_bundle_layout_and_manifest(tmp_path: Path, bundle_archive: Path) -> Non
     assert all(len(e.hashes) == 1 and e.hashes[0].startswith("sha256:") for e in lock)
     names = {e.name for e in lock}
     # The model's own requirements, modelpack's, and its server's.
-    assert {"scikit-learn", "scipy", "numpy", "modelpack", "starlette", "uvicorn"} <= names
+    assert {
+        "scikit-learn",
+        "scipy",
+        "numpy",
+        "modelpack",
+        "uvicorn",
+        "httptools",
+        "orjson",
+    } <= names
+    assert {"pandas", "pyarrow"} <= names  # for ./predict (and CSV / Parquet request bodies)
     assert {e.name: e.version for e in lock}["scikit-learn"] == _env.installed_version(
         "scikit-learn"
     )
