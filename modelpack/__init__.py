@@ -46,7 +46,7 @@ if TYPE_CHECKING:
         infer_signature,
     )
     from modelpack._store import get_store_uri, set_store_uri
-    from modelpack._store._entities import (
+    from modelpack._store import (
         Experiment,
         Metric,
         ModelVersion,
@@ -113,11 +113,11 @@ _LAZY: dict[str, str] = {
     "set_alias": "modelpack._registry:set_alias",
     "delete_alias": "modelpack._registry:delete_alias",
     "transition_model_version_stage": "modelpack._registry:transition_model_version_stage",
-    "Run": "modelpack._store._entities:Run",
-    "Experiment": "modelpack._store._entities:Experiment",
-    "Metric": "modelpack._store._entities:Metric",
-    "ModelVersion": "modelpack._store._entities:ModelVersion",
-    "RegisteredModel": "modelpack._store._entities:RegisteredModel",
+    "Run": "modelpack._store:Run",
+    "Experiment": "modelpack._store:Experiment",
+    "Metric": "modelpack._store:Metric",
+    "ModelVersion": "modelpack._store:ModelVersion",
+    "RegisteredModel": "modelpack._store:RegisteredModel",
     "ModelInfo": "modelpack._save:ModelInfo",
     "PyFuncModel": "modelpack.pyfunc:PyFuncModel",
     "PythonModel": "modelpack.pyfunc:PythonModel",

@@ -13,6 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+# The installable conformance suite's asserts report their operands like the tests' own.
+pytest.register_assert_rewrite("modelpack.testing")
+
 ZONES = ["43_151", "1_2", "7_9", "161_236", "132_265"]
 
 

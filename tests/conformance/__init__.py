@@ -1,7 +1,7 @@
-"""The flavor conformance suite: subclass :class:`FlavorConformance` and provide its fixtures."""
+"""The built-in flavors run the installable suite from :mod:`modelpack.testing`."""
 
 from __future__ import annotations
 
-from .suite import FlavorConformance, assert_same_predictions
+from modelpack.testing import FlavorConformance, assert_same_predictions
 
 __all__ = ["FlavorConformance", "assert_same_predictions"]

@@ -172,11 +172,13 @@ class FlavorConformance:
         assert signature["params"] is None
         inputs = json.loads(signature["inputs"])
         assert [c["name"] for c in inputs] == [str(c) for c in example_input.columns]
-        assert inputs == json.loads(modelpack.infer_signature(example_input).inputs.to_json())
+        inferred_inputs = modelpack.infer_signature(example_input).inputs
+        assert inferred_inputs is not None
+        assert inputs == json.loads(inferred_inputs.to_json())
         outputs = json.loads(signature["outputs"])
-        assert outputs == json.loads(
-            modelpack.infer_signature(model_output=np.asarray(expected)).outputs.to_json()
-        )
+        inferred_outputs = modelpack.infer_signature(model_output=np.asarray(expected)).outputs
+        assert inferred_outputs is not None
+        assert outputs == json.loads(inferred_outputs.to_json())
 
     def test_input_example_is_written_like_mlflow(self, saved: Path, example_input: Any) -> None:
         import pandas as pd
