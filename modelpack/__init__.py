@@ -45,13 +45,14 @@ if TYPE_CHECKING:
         TensorSpec,
         infer_signature,
     )
-    from modelpack._store import get_store_uri, set_store_uri
     from modelpack._store import (
         Experiment,
         Metric,
         ModelVersion,
         RegisteredModel,
         Run,
+        get_store_uri,
+        set_store_uri,
     )
     from modelpack._tracking import (
         ActiveRun,
