@@ -189,7 +189,10 @@ def _logged(
         if own_run is not None:  # FAILED, or KILLED on Ctrl-C, as a `with start_run()` block
             with attempt.quietly():
                 attempt.run("the run's end", own_run.__exit__, type(e), e, e.__traceback__)
-        attempt.report()
+        try:
+            attempt.report()
+        except Exception:  # warnings turned into errors must not replace the user's error
+            pass
         raise
     with attempt.quietly():
         if hooks is not None:

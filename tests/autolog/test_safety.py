@@ -181,3 +181,37 @@ def test_bad_arguments_are_refused_before_patching() -> None:
     with pytest.raises(ValueError, match="serialization_format"):
         sklearn_autolog(serialization_format="joblib")
     assert LinearRegression.fit is plain
+
+
+def test_the_users_error_wins_over_a_logging_warning(
+    regression: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    X, y = regression
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    sklearn_autolog()
+    monkeypatch.setattr(modelpack, "log_params", _boom)  # a logging failure before the fit
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the failure's warning would be an exception
+        with pytest.raises(ValueError, match="NaN"):
+            LinearRegression().fit(bad, y)
+
+
+def test_a_failing_booster_log_warns_once_and_returns_the_booster(
+    regression: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import xgboost as xgb
+
+    from modelpack._autolog import xgboost_autolog
+
+    X, y = regression
+    xgboost_autolog()
+    monkeypatch.setattr(modelpack.xgboost, "log_model", _boom)
+    dtrain = xgb.DMatrix(X, label=y)
+    with pytest.warns(ModelpackWarning) as caught:
+        booster = xgb.train({}, dtrain, 3, evals=[(dtrain, "train")], verbose_eval=False)
+    assert len(caught) == 1 and "xgboost.train" in str(caught[0].message)
+    assert booster.num_boosted_rounds() == 3
+    assert len(modelpack.get_metric_history(only_run().run_id, "train-rmse")) == 3
