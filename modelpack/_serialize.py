@@ -13,10 +13,12 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+from modelpack._optional import require
 from modelpack._skops import import_skops_io
-from modelpack.exceptions import UnsafeModelError, warn
+from modelpack.exceptions import ManifestError, UnsafeModelError, warn
 
 __all__ = [
+    "FORMATS",
     "PICKLE_FORMATS",
     "dump_object",
     "load_object",
@@ -24,6 +26,8 @@ __all__ = [
 ]
 
 PICKLE_FORMATS = frozenset({"cloudpickle", "pickle"})
+#: every format an object is written in, recorded as ``serialization_format`` (as MLflow does)
+FORMATS = ("skops", "cloudpickle", "pickle")
 _announced: set[str] = set()
 
 
@@ -39,34 +43,64 @@ def pickle_allowed(allow_pickle: bool | None) -> bool:
     )
 
 
-def _skops_bytes(obj: Any) -> bytes | None:
-    """The skops serialization of ``obj`` if skops trusts every type in it, else None."""
-    try:
-        sio = import_skops_io()
-    except ImportError:
-        return None
+def _skops_io(purpose: str) -> Any:
+    """``skops.io``, or MissingDependencyError naming the extra that installs it."""
+    require("sklearn", "sklearn", purpose=purpose)
+    require("skops", "sklearn", purpose=purpose)
+    return import_skops_io()
+
+
+def _skops_bytes(obj: Any, *, required: bool) -> bytes | None:
+    """The skops serialization of ``obj`` if skops trusts every type in it, else None; when
+    skops was asked for by name (``required``), an error saying why it cannot be used."""
+    if required:
+        sio = _skops_io("serialization_format='skops'")
+    else:
+        try:
+            sio = import_skops_io()
+        except ImportError:
+            return None
     try:
         data = sio.dumps(obj)
-        if sio.get_untrusted_types(data=data):
-            return None
-    except Exception:  # skops refuses some objects outright; cloudpickle handles them
+        untrusted = sio.get_untrusted_types(data=data)
+    except Exception as e:  # skops refuses some objects outright; cloudpickle handles them
+        if required:
+            raise _skops_refused(obj, f"skops cannot write it ({e})") from e
+        return None
+    if untrusted:
+        if required:
+            why = f"it holds types skops does not trust by default ({', '.join(untrusted)})"
+            raise _skops_refused(obj, why)
         return None
     return data
 
 
+def _skops_refused(obj: Any, why: str) -> ManifestError:
+    # The format is recorded as the manifest's serialization_format; this one cannot be.
+    return ManifestError(
+        f"serialization_format='skops' does not fit this {type(obj).__name__}: {why}. Save it "
+        "with serialization_format='cloudpickle', or leave serialization_format unset to "
+        "choose automatically"
+    )
+
+
 def dump_object(obj: Any, directory: Path, stem: str, *, fmt: str | None = None) -> tuple[str, str]:
-    """Write ``obj`` as ``<stem>.skops`` or ``<stem>.pkl``; return (file name, format)."""
+    """Write ``obj`` as ``<stem>.skops`` or ``<stem>.pkl``; return (file name, format).
+
+    ``fmt`` None picks skops when skops trusts every type in ``obj``, else cloudpickle.
+    """
+    if fmt is not None and fmt not in FORMATS:
+        # The value is recorded as the manifest's serialization_format, which allows only these.
+        raise ManifestError(
+            f"serialization_format={fmt!r} is not a format modelpack writes; pass one of "
+            f"{', '.join(map(repr, FORMATS))}, or leave it unset to choose automatically"
+        )
     if fmt in (None, "skops"):
-        data = _skops_bytes(obj)
+        data = _skops_bytes(obj, required=fmt == "skops")
         if data is not None:
             name = f"{stem}.skops"
             (directory / name).write_bytes(data)
             return name, "skops"
-        if fmt == "skops":
-            raise ValueError(
-                f"{type(obj).__name__} holds types skops does not trust by default; save it "
-                "with serialization_format='cloudpickle'"
-            )
     name = f"{stem}.pkl"
     with open(directory / name, "wb") as f:
         if fmt == "pickle":
@@ -78,6 +112,23 @@ def dump_object(obj: Any, directory: Path, stem: str, *, fmt: str | None = None)
     return name, "cloudpickle"
 
 
+def _load_skops(path: Path, trusted: list[str] | None) -> Any:
+    sio = _skops_io(f"loading {path.name}")
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    data = path.read_bytes()
+    try:
+        return sio.loads(data, trusted=trusted or None)
+    except UntrustedTypesFoundException as e:
+        names = sorted(set(sio.get_untrusted_types(data=data)) - set(trusted or ()))
+        raise UnsafeModelError(
+            f"{path} holds types skops does not trust by default ({', '.join(names)}); loading "
+            "them could run their code, and modelpack never trusts them silently. Only if you "
+            "trust the model's source, list them under skops_trusted_types in its flavor's "
+            "entry in MLmodel (where MLflow records them), or save the model again"
+        ) from e
+
+
 def load_object(
     path: Path, fmt: str, *, allow_pickle: bool = True, trusted: list[str] | None = None
 ) -> Any:
@@ -87,14 +138,13 @@ def load_object(
     list); an untrusted type in the file is an error, never silently allowed.
     """
     if fmt == "skops":
-        from modelpack.flavors import require
-
-        require("sklearn", "sklearn")
-        require("skops", "sklearn")
-        sio = import_skops_io()
-        return sio.loads(path.read_bytes(), trusted=trusted or None)
+        return _load_skops(path, trusted)
     if fmt not in PICKLE_FORMATS:
-        raise ValueError(f"unknown serialization format {fmt!r} for {path.name}")
+        raise ManifestError(
+            f"{path.name} is recorded with serialization_format {fmt!r}, which this modelpack "
+            f"does not read (it reads {', '.join(FORMATS)}); upgrade modelpack "
+            "(pip install -U modelpack) or save the model again"
+        )
     if not allow_pickle:
         raise UnsafeModelError(
             f"{path} is a {fmt} file and loading it can run arbitrary code, but pickle loading "

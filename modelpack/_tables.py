@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from modelpack._optional import require
 from modelpack._signature import is_dataframe, python_kind
 from modelpack.exceptions import SchemaError
 
@@ -88,7 +89,10 @@ class Table:
     def to_frame(self) -> Any:
         if self.frame is not None:
             return self.frame
-        import pandas as pd
+        try:
+            import pandas as pd
+        except ImportError:  # only now: the import statement stays the hot path's whole cost
+            pd = require("pandas", None, purpose="a model that takes a DataFrame")
 
         if self.matrix is not None:
             return pd.DataFrame(self.matrix, columns=_index_for(self.names), copy=False)

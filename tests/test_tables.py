@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -78,3 +79,12 @@ def test_column_lists_match_pandas_records() -> None:
     assert rows[0] == expected[0]
     assert rows[1]["n"] is None is expected[1]["n"]  # pd.NA becomes None, as in to_dict
     assert rows[1]["s"] == "y" and np.isnan(rows[1]["f"]) and np.isnan(expected[1]["f"])
+
+
+def test_a_frame_without_pandas_names_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelpack.exceptions import MissingDependencyError
+
+    table = as_table({"a": [1, 2], "b": ["x", "y"]})
+    monkeypatch.setitem(sys.modules, "pandas", None)  # what an uninstalled library looks like
+    with pytest.raises(MissingDependencyError, match="pip install pandas"):
+        table.to_frame()

@@ -10,11 +10,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from modelpack._optional import require
 from modelpack._preprocess import input_kind_of
 from modelpack._serialize import PICKLE_FORMATS, dump_object, load_object
-from modelpack.flavors import Flavor, LoadContext, SaveContext, require
+from modelpack.exceptions import ManifestError
+from modelpack.flavors import Flavor, LoadContext, SaveContext
 
 __all__ = ["SklearnFlavor", "SklearnPredictor"]
+
+
+_PREDICT_METHODS = (
+    "predict",
+    "predict_proba",
+    "predict_log_proba",
+    "decision_function",
+    "transform",
+)
 
 
 def _is_sklearn(obj: Any) -> bool:
@@ -46,7 +57,7 @@ class SklearnFlavor(Flavor):
         return _is_sklearn(obj) and hasattr(obj, "predict")
 
     def save(self, obj: Any, ctx: SaveContext) -> dict[str, Any]:
-        sklearn = require("sklearn", self.extra)
+        sklearn = require("sklearn", self.extra, purpose="saving a scikit-learn model")
         fmt = ctx.options.get("serialization_format")
         name, fmt = dump_object(obj, ctx.model_dir, "model", fmt=fmt)
         conf: dict[str, Any] = {
@@ -57,13 +68,18 @@ class SklearnFlavor(Flavor):
         }
         method = ctx.options.get("predict_method", "predict")
         if method != "predict":
-            if not hasattr(obj, method):
-                raise ValueError(f"{type(obj).__name__} has no method {method!r}")
+            if not callable(getattr(obj, method, None)):
+                # The name is recorded as the manifest's predict_fn, which must name a method.
+                methods = [m for m in _PREDICT_METHODS if callable(getattr(obj, m, None))]
+                raise ManifestError(
+                    f"predict_method={method!r}: this {type(obj).__name__} has no such method; "
+                    f"pass one it has ({', '.join(methods)})"
+                )
             conf["predict_fn"] = method
         return conf
 
     def load(self, conf: dict[str, Any], ctx: LoadContext) -> Any:
-        require("sklearn", self.extra)
+        require("sklearn", self.extra, purpose="loading a scikit-learn model")
         fmt = conf.get("serialization_format", "pickle")
         return load_object(
             ctx.model_dir / conf["pickled_model"],
