@@ -32,6 +32,7 @@ AREAS: dict[str, list[str]] = {
     "pack": ["pack"],
     "sklearn": ["sklearn.py", "flavors/sklearn.py", "_skops.py"],
     "xgboost": ["xgboost.py", "flavors/xgboost.py"],
+    "testing": ["testing"],
 }
 
 #: import name -> the distributions that provide it (the import name itself otherwise)
