@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from modelpack._pyfunc_model import PyFuncModel
 from modelpack._python_model import PythonModel, PythonModelContext
+
+# Models saved while the callable wrapper lived here name it modelpack.pyfunc._FunctionModel in
+# their pickle; the name stays importable from here so they keep loading.
 from modelpack._python_model import _FunctionModel as _FunctionModel
 from modelpack._wrappers import log_as, save_as
 
 if TYPE_CHECKING:
     from modelpack._save import ModelInfo
     from modelpack._signature import SignatureLike
-
-# ``_FunctionModel`` stays importable from here: models saved before it moved name it
-# ``modelpack.pyfunc._FunctionModel`` in their pickle.
 
 __all__ = [
     "PyFuncModel",
