@@ -91,3 +91,44 @@ def taxi_model_dir(tmp_path: Path, taxi: Any, taxi_dv_lr: Any) -> Path:
     path = tmp_path / "taxi-model"
     modelpack.save_model(lr, path, preprocessor=dv, input_example=frame.head(3))
     return path
+
+
+# --------------------------------------------------------------------------- real services
+@pytest.fixture(scope="session")
+def postgres() -> Any:
+    """A throwaway PostgreSQL cluster on 127.0.0.1 for the whole session (see tests/_services)."""
+    from _services import services_dir, start_postgres
+
+    with services_dir() as root:
+        pg = start_postgres(root)
+        try:
+            yield pg
+        finally:
+            pg.stop("immediate")
+
+
+@pytest.fixture
+def pg_url(postgres: Any) -> str:
+    """A new empty database in the session's cluster."""
+    return str(postgres.create_database())
+
+
+@pytest.fixture(scope="session")
+def s3() -> Any:
+    """moto's S3 server on 127.0.0.1 for the whole session, reached over HTTP."""
+    from _services import services_dir, start_s3
+
+    with services_dir() as root:
+        server = start_s3(root)
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def s3_env(s3: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The S3 endpoint and test credentials in this process's environment."""
+    for key, value in s3.env().items():
+        monkeypatch.setenv(key, value)
+    return s3
