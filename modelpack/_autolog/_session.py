@@ -36,7 +36,7 @@ __all__ = [
 T = TypeVar("T")
 H = TypeVar("H", bound="Hooks")
 
-AUTOLOG_TAG = "modelpack.autologging"  # on runs autolog started: which integration did
+AUTOLOG_TAG = "mlflow.autologging"  # on runs autolog started: which integration did (as MLflow)
 # MLflow's tracking server refuses longer param values; runs may be exported or served to it.
 MAX_PARAM_LENGTH = 6000
 

@@ -171,8 +171,10 @@ class _EstimatorFit:
 
     def _log_models(self) -> None:
         est, attempt = self.estimator, self.attempt
-        predict = _predict_method(est)
-        example, signature = model_inputs(attempt, getattr(est, predict), self.example)
+        method = _predict_method(est)
+        example, signature = model_inputs(
+            attempt, lambda rows: getattr(est, method)(rows), self.example
+        )
         registered = attempt.settings.registered_model_name
         attempt.run("the model", _log_model, est, "model", example, signature, attempt, registered)
         if self.search and hasattr(est, "best_estimator_"):

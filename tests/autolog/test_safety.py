@@ -15,7 +15,7 @@ import modelpack
 from modelpack._autolog import autolog, sklearn_autolog
 from modelpack.exceptions import ModelpackWarning
 
-from ._helpers import only_run
+from ._helpers import all_runs, only_run
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -146,7 +146,7 @@ def test_disable_restores_the_original_functions_exactly(regression: Any) -> Non
     assert ("fit_predict" in vars(KMeans)) == own_before
     assert cross_val_score is _validation.cross_val_score
     LinearRegression().fit(X, y)
-    assert modelpack.search_runs() == []
+    assert all_runs() == []
 
 
 def test_calling_autolog_twice_does_not_patch_twice(regression: Any) -> None:

@@ -11,8 +11,9 @@ import pytest
 
 import modelpack
 from modelpack._autolog import autolog, sklearn_autolog
+from modelpack._store import TAG_PARENT
 
-from ._helpers import only_run
+from ._helpers import all_runs, only_run
 
 # a search object is stored with cloudpickle, which warns on load by design; every other
 # warning fails the test
@@ -36,7 +37,7 @@ def test_a_linear_regression_fit_logs_params_metrics_tags_and_the_model(regressi
     assert run.data.params == {k: str(v) for k, v in model.get_params(deep=True).items()}
     assert run.data.tags["estimator_name"] == "LinearRegression"
     assert run.data.tags["estimator_class"] == "sklearn.linear_model._base.LinearRegression"
-    assert run.data.tags["modelpack.autologging"] == "sklearn"
+    assert run.data.tags["mlflow.autologging"] == "sklearn"
     pred = model.predict(X)
     mse = metrics.mean_squared_error(y, pred)
     assert run.data.metrics == pytest.approx(
@@ -161,7 +162,7 @@ def test_data_preparation_alone_and_cross_validation_are_not_logged(regression: 
     StandardScaler().fit(X)
     scores = cross_val_score(LinearRegression(), X, y, cv=3)
     assert len(scores) == 3
-    assert modelpack.search_runs() == []
+    assert all_runs() == []
 
 
 def test_grid_search_logs_a_parent_run_and_the_best_candidates(regression: Any) -> None:
@@ -173,9 +174,9 @@ def test_grid_search_logs_a_parent_run_and_the_best_candidates(regression: Any) 
     alphas = [0.001, 0.01, 0.1, 1.0, 10.0, 100.0]
     search = GridSearchCV(Ridge(), {"alpha": alphas}, cv=3).fit(X, y)
 
-    runs = modelpack.search_runs()
-    parents = [r for r in runs if "modelpack.parentRunId" not in r.data.tags]
-    children = [r for r in runs if "modelpack.parentRunId" in r.data.tags]
+    runs = all_runs()
+    parents = [r for r in runs if TAG_PARENT not in r.data.tags]
+    children = [r for r in runs if TAG_PARENT in r.data.tags]
     assert len(parents) == 1 and len(children) == 5  # max_tuning_runs=5; no run per fold
     parent = parents[0]
     assert parent.data.tags["estimator_name"] == "GridSearchCV"
@@ -190,7 +191,7 @@ def test_grid_search_logs_a_parent_run_and_the_best_candidates(regression: Any) 
     best_five = set(np.argsort(results["rank_test_score"], kind="stable")[:5])
     assert {str(alphas[i]) for i in best_five} == {c.data.params["alpha"] for c in children}
     for child in children:
-        assert child.data.tags["modelpack.parentRunId"] == parent.run_id
+        assert child.data.tags[TAG_PARENT] == parent.run_id
         assert child.data.tags["estimator_name"] == "Ridge"
         i = alphas.index(float(child.data.params["alpha"]))
         assert child.data.params["fit_intercept"] == "True"
@@ -212,8 +213,8 @@ def test_max_tuning_runs_none_logs_every_candidate(regression: Any) -> None:
     sklearn_autolog(max_tuning_runs=None, log_models=False)
     grid = {"alpha": [0.1, 1.0, 10.0], "fit_intercept": [True, False]}
     RandomizedSearchCV(Ridge(), grid, n_iter=6, cv=2, random_state=0).fit(X, y)
-    runs = modelpack.search_runs()
-    assert sum("modelpack.parentRunId" in r.data.tags for r in runs) == 6
+    runs = all_runs()
+    assert sum(TAG_PARENT in r.data.tags for r in runs) == 6
     assert all(r.logged_models == () for r in runs)
 
 
@@ -228,7 +229,7 @@ def test_a_fit_inside_a_user_run_logs_into_it_and_leaves_it_open(regression: Any
     logged = only_run()
     assert logged.run_id == run.run_id
     assert "training_score" in logged.data.metrics and logged.logged_models == ("model",)
-    assert "modelpack.autologging" not in logged.data.tags  # the user started this run
+    assert "mlflow.autologging" not in logged.data.tags  # the user started this run
 
 
 def test_fits_in_user_nested_runs_log_into_each_child(regression: Any) -> None:
@@ -243,12 +244,12 @@ def test_fits_in_user_nested_runs_log_into_each_child(regression: Any) -> None:
             with modelpack.start_run(nested=True) as trial:
                 Ridge(alpha=alpha).fit(X, y)
                 trials.append((trial.run_id, alpha))
-    assert len(modelpack.search_runs()) == 4
+    assert len(all_runs()) == 4
     assert modelpack.get_run(parent.run_id).data.params == {}
     for run_id, alpha in trials:
         child = modelpack.get_run(run_id)
         assert child.data.params["alpha"] == str(alpha)
-        assert child.data.tags["modelpack.parentRunId"] == parent.run_id
+        assert child.data.tags[TAG_PARENT] == parent.run_id
         assert "training_r2_score" in child.data.metrics
 
 
@@ -261,7 +262,7 @@ def test_exclusive_leaves_user_runs_alone(regression: Any) -> None:
         LinearRegression().fit(X, y)
     assert only_run().data.params == {} and only_run().run_id == run.run_id
     LinearRegression().fit(X, y)  # without a user run it still logs, in a run of its own
-    assert len(modelpack.search_runs()) == 2
+    assert len(all_runs()) == 2
 
 
 def test_log_models_false_and_signature_switches(regression: Any) -> None:
@@ -297,7 +298,7 @@ def test_registered_model_name_registers_each_model(regression: Any) -> None:
     LinearRegression().fit(X, y)
     LinearRegression(fit_intercept=False).fit(X, y)
     assert modelpack.get_model_version("autologged-lr", 2).version == 2
-    assert {r.data.tags["team"] for r in modelpack.search_runs()} == {"ml"}
+    assert {r.data.tags["team"] for r in all_runs()} == {"ml"}
 
 
 def test_top_level_autolog_enables_sklearn_and_excludes_on_request(regression: Any) -> None:
@@ -306,7 +307,7 @@ def test_top_level_autolog_enables_sklearn_and_excludes_on_request(regression: A
     X, y = regression
     autolog(exclude_flavors=["sklearn"])
     LinearRegression().fit(X, y)
-    assert modelpack.search_runs() == []
+    assert all_runs() == []
     autolog()
     LinearRegression().fit(X, y)
-    assert len(modelpack.search_runs()) == 1
+    assert len(all_runs()) == 1

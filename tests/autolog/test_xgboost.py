@@ -10,7 +10,7 @@ import pytest
 import modelpack
 from modelpack._autolog import autolog, xgboost_autolog
 
-from ._helpers import only_run
+from ._helpers import all_runs, only_run
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -157,4 +157,4 @@ def test_disabled_xgboost_logs_nothing(splits: Any) -> None:
     assert xgb.train is plain
     xgb.train({}, xgb.DMatrix(X, label=y), 2)
     xgb.XGBRegressor(n_estimators=2).fit(X, y)
-    assert modelpack.search_runs() == []
+    assert all_runs() == []
