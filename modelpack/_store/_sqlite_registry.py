@@ -1,4 +1,4 @@
-"""The model registry half of the SQLite store."""
+"""The model registry half of the SQLite store: registered models, and rows to entities."""
 
 from __future__ import annotations
 
@@ -9,9 +9,17 @@ from typing import Any
 
 from modelpack._store._base import RegistryStore
 from modelpack._store._db import Database
-from modelpack._store._entities import ModelVersion, RegisteredModel, now_ms
+from modelpack._store._entities import ModelVersion, PagedList, RegisteredModel, now_ms
 from modelpack._store._hints import did_you_mean, listing
-from modelpack.exceptions import ModelNotFoundError, StoreError
+from modelpack._store._registry_search import (
+    MODELS,
+    SearchKind,
+    check_max_results,
+    compile_search,
+    decode_page_token,
+    encode_page_token,
+)
+from modelpack.exceptions import ModelExistsError, ModelNotFoundError
 
 __all__ = ["SqliteRegistry"]
 
@@ -19,6 +27,7 @@ _VERSION_COLUMNS = (
     "name, version, creation_time, last_updated_time, current_stage, description, source, "
     "run_id, storage_location, status"
 )
+_MODEL_COLUMNS = "name, creation_time, last_updated_time, description"
 
 
 class SqliteRegistry(RegistryStore):
@@ -30,17 +39,22 @@ class SqliteRegistry(RegistryStore):
     def _versions(
         self, conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]
     ) -> list[ModelVersion]:
-        names = sorted({row[0] for row in rows})
+        """Versions with their tags and aliases (read per model, or for the one version)."""
         tags: dict[tuple[str, int], dict[str, str]] = {}
         aliases: dict[tuple[str, int], list[str]] = {}
-        for name in names:
-            for _, version, key, value in conn.execute(
-                "SELECT name, version, key, value FROM model_version_tags WHERE name = ?", (name,)
+        if len(rows) == 1:
+            where, args = "name = ? AND version = ?", (rows[0][0], rows[0][1])
+            scopes: list[tuple[str, tuple[Any, ...]]] = [(where, args)]
+        else:
+            scopes = [("name = ?", (name,)) for name in sorted({row[0] for row in rows})]
+        for where, args in scopes:
+            for name, version, key, value in conn.execute(
+                f"SELECT name, version, key, value FROM model_version_tags WHERE {where}", args
             ):
                 tags.setdefault((name, version), {})[key] = value
-            for _, version, alias in conn.execute(
-                "SELECT name, version, alias FROM model_aliases WHERE name = ? ORDER BY alias",
-                (name,),
+            for name, version, alias in conn.execute(
+                f"SELECT name, version, alias FROM model_aliases WHERE {where} ORDER BY alias",
+                args,
             ):
                 aliases.setdefault((name, version), []).append(alias)
         return [
@@ -56,7 +70,7 @@ class SqliteRegistry(RegistryStore):
                 storage_location=str(self.artifact_root / row[8]),
                 status=row[9],
                 tags=tags.get((row[0], row[1]), {}),
-                aliases=tuple(aliases.get((row[0], row[1]), ())),
+                aliases=aliases.get((row[0], row[1]), []),
             )
             for row in rows
         ]
@@ -94,8 +108,29 @@ class SqliteRegistry(RegistryStore):
             description=row[3],
             tags=tags,
             aliases=aliases,
-            latest_versions=tuple(self._versions(conn, latest)),
+            latest_versions=self._versions(conn, latest),
         )
+
+    def _page(
+        self,
+        conn: sqlite3.Connection,
+        kind: SearchKind,
+        select: str,
+        query: tuple[str | None, int, Sequence[str] | None, str | None],
+    ) -> tuple[list[Any], str | None]:
+        """One page of rows of a registry search, and the token of the next page."""
+        filter_string, max_results, order_by, page_token = query
+        limit = check_max_results(kind, max_results)
+        offset = decode_page_token(page_token)
+        where, params, order = compile_search(kind, filter_string, order_by)
+        if limit == 0:
+            return [], None
+        rows = conn.execute(
+            f"{select} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+            (*params, limit + 1, offset),
+        ).fetchall()
+        more = len(rows) > limit
+        return rows[:limit], encode_page_token(offset + limit) if more else None
 
     # ------------------------------------------------------------------ not found
     def _require_model(self, conn: sqlite3.Connection, name: str) -> None:
@@ -132,6 +167,9 @@ class SqliteRegistry(RegistryStore):
         ).fetchall()
         return listing([f"{a} -> {v}" for a, v in rows], empty="(none)")
 
+    def _name_taken(self, name: str, hint: str) -> ModelExistsError:
+        return ModelExistsError(f"a registered model named {name!r} already exists; {hint}")
+
     # ------------------------------------------------------------------ registered models
     def create_registered_model(
         self, name: str, *, description: str | None, tags: Mapping[str, str]
@@ -145,34 +183,62 @@ class SqliteRegistry(RegistryStore):
                     (name, now, now, description),
                 )
             except sqlite3.IntegrityError as e:
-                raise StoreError(
-                    f"a registered model named {name!r} already exists; register new versions "
-                    "with modelpack.register_model, or pick another name"
+                raise self._name_taken(
+                    name,
+                    "register new versions with modelpack.register_model, or pick another name",
                 ) from e
             conn.executemany(
                 "INSERT INTO registered_model_tags (name, key, value) VALUES (?, ?, ?)",
                 [(name, k, v) for k, v in tags.items()],
             )
-        return self.get_registered_model(name)
+            return self._model(conn, (name, now, now, description))
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         with self.db.read() as conn:
             self._require_model(conn, name)
             row = conn.execute(
-                "SELECT name, creation_time, last_updated_time, description "
-                "FROM registered_models WHERE name = ?",
-                (name,),
+                f"SELECT {_MODEL_COLUMNS} FROM registered_models WHERE name = ?", (name,)
             ).fetchone()
             return self._model(conn, row)
 
-    def search_registered_models(self, name_like: str | None = None) -> list[RegisteredModel]:
-        sql = "SELECT name, creation_time, last_updated_time, description FROM registered_models"
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[RegisteredModel]:
+        select = (
+            "SELECT m.name, m.creation_time, m.last_updated_time, m.description "
+            "FROM registered_models m"
+        )
         with self.db.read() as conn:
-            if name_like:
-                rows = conn.execute(f"{sql} WHERE mp_like(name, ?, 1) ORDER BY name", (name_like,))
-            else:
-                rows = conn.execute(f"{sql} ORDER BY name")
-            return [self._model(conn, row) for row in rows.fetchall()]
+            rows, token = self._page(
+                conn, MODELS, select, (filter_string, max_results, order_by, page_token)
+            )
+            return PagedList([self._model(conn, row) for row in rows], token)
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        with self.db.write() as conn:
+            self._require_model(conn, name)
+            if new_name != name:
+                taken = conn.execute(
+                    "SELECT 1 FROM registered_models WHERE name = ?", (new_name,)
+                ).fetchone()
+                if taken:
+                    raise self._name_taken(
+                        new_name,
+                        f"delete it first or pick another new name for {name!r}",
+                    )
+                # versions, their tags and aliases follow through ON UPDATE CASCADE
+                conn.execute(
+                    "UPDATE registered_models SET name = ?, last_updated_time = ? WHERE name = ?",
+                    (new_name, now_ms(), name),
+                )
+            row = conn.execute(
+                f"SELECT {_MODEL_COLUMNS} FROM registered_models WHERE name = ?", (new_name,)
+            ).fetchone()
+            return self._model(conn, row)
 
     def update_registered_model(self, name: str, *, description: str | None) -> None:
         with self.db.write() as conn:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from modelpack._crash import crash_point
-from modelpack._store._entities import ModelVersion, NewVersion, now_ms
+from modelpack._store._entities import ModelVersion, NewVersion, PagedList, now_ms
 from modelpack._store._hints import listing
+from modelpack._store._registry_search import VERSIONS
 from modelpack._store._sqlite_registry import _VERSION_COLUMNS, SqliteRegistry
 from modelpack.exceptions import ModelNotFoundError
 
@@ -25,6 +27,8 @@ class SqliteVersions(SqliteRegistry):
             row = conn.execute(
                 "SELECT last_version FROM registered_models WHERE name = ?", (new.name,)
             ).fetchone()
+            if row is None and not new.create_model:
+                self._require_model(conn, new.name)
             if row is None:
                 conn.execute(
                     "INSERT INTO registered_models (name, creation_time, last_updated_time) "
@@ -106,20 +110,19 @@ class SqliteVersions(SqliteRegistry):
                 )
             return found
 
-    def search_model_versions(self, name: str | None = None) -> list[ModelVersion]:
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 10_000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[ModelVersion]:
+        select = f"SELECT {_VERSION_COLUMNS} FROM model_versions v"
         with self.db.read() as conn:
-            if name is None:
-                rows = conn.execute(
-                    f"SELECT {_VERSION_COLUMNS} FROM model_versions ORDER BY name, version"
-                ).fetchall()
-            else:
-                self._require_model(conn, name)
-                rows = conn.execute(
-                    f"SELECT {_VERSION_COLUMNS} FROM model_versions WHERE name = ? "
-                    "ORDER BY version",
-                    (name,),
-                ).fetchall()
-            return self._versions(conn, rows)
+            rows, token = self._page(
+                conn, VERSIONS, select, (filter_string, max_results, order_by, page_token)
+            )
+            return PagedList(self._versions(conn, rows), token)
 
     def _touch(
         self, conn: sqlite3.Connection, name: str, version: int, sql: str, args: tuple[object, ...]
@@ -152,13 +155,12 @@ class SqliteVersions(SqliteRegistry):
 
     def set_model_version_tag(self, name: str, version: int, key: str, value: str | None) -> None:
         with self.db.write() as conn:
-            self._touch(
-                conn,
-                name,
-                version,
-                "UPDATE model_versions SET last_updated_time = ? WHERE name = ? AND version = ?",
-                (now_ms(), name, int(version)),
-            )
+            # a tag leaves last_updated_timestamp as it is (as MLflow's does)
+            exists = conn.execute(
+                "SELECT 1 FROM model_versions WHERE name = ? AND version = ?", (name, int(version))
+            ).fetchone()
+            if exists is None:
+                raise self._version_not_found(conn, name, int(version))
             if value is not None:
                 conn.execute(
                     "INSERT OR REPLACE INTO model_version_tags (name, version, key, value) "

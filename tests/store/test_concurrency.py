@@ -45,7 +45,7 @@ worker, go, per = int(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 while not go.exists():
     time.sleep(0.01)
 for i in range(per):
-    with modelpack.start_run(name=f"w{worker}-{i}"):
+    with modelpack.start_run(run_name=f"w{worker}-{i}"):
         modelpack.log_params({"worker": worker, "i": i})
         modelpack.pyfunc.log_model(Linear([worker, i]), "model", registered_model_name="shared")
 """
@@ -69,7 +69,9 @@ def test_eight_processes_register_eighty_versions(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
 
-    versions = modelpack.search_model_versions("shared")
+    versions = modelpack.search_model_versions(
+        filter_string="name = 'shared'", order_by=["version_number ASC"]
+    )
     assert [v.version for v in versions] == list(range(1, WORKERS * PER_WORKER + 1))
     locations = [v.storage_location for v in versions]
     assert len(set(locations)) == len(locations)  # no folder shared by two versions
@@ -84,6 +86,6 @@ def test_eight_processes_register_eighty_versions(tmp_path: Path) -> None:
         model = modelpack.load_model(f"models:/shared/{v.version}")
         np.testing.assert_allclose(model.predict(X), X @ np.array([worker, i]) + 0.5, atol=1e-6)
     assert seen == {(w, i) for w in range(WORKERS) for i in range(PER_WORKER)}
-    runs = modelpack.search_runs(max_results=1000)
+    runs = modelpack.search_runs(max_results=1000, output_format="list")
     assert len(runs) == WORKERS * PER_WORKER
     assert all(r.info.status == "FINISHED" and r.logged_models == ("model",) for r in runs)

@@ -37,12 +37,15 @@ def test_best_run_registered_and_loaded_by_stage(taxi: Any) -> None:
             )
 
     runs = modelpack.search_runs(
-        filter="metrics.rmse < 7", order_by=["metrics.rmse ASC"], max_results=5
+        filter_string="metrics.rmse < 7",
+        order_by=["metrics.rmse ASC"],
+        max_results=5,
+        output_format="list",
     )
     rmses = [r.data.metrics["rmse"] for r in runs]
     assert rmses == sorted(rmses) and 1 <= len(runs) <= 4
     best = runs[0]
-    every = modelpack.search_runs(order_by=["metrics.rmse ASC"])
+    every = modelpack.search_runs(order_by=["metrics.rmse ASC"], output_format="list")
     assert best.run_id == every[0].run_id and best.data.params["model"] in ("Lasso", "Ridge")
 
     version = modelpack.register_model(f"runs:/{best.run_id}/model", "nyc-taxi-regressor")
@@ -64,6 +67,7 @@ def test_the_course_workflow_example_runs(tmp_path: Path) -> None:
     second = run_python(script.read_text(), cwd=tmp_path)
     assert "version 2 (Production, @champion)" in second.stdout, second.stderr
     stages = {
-        v.version: v.current_stage for v in modelpack.search_model_versions("nyc-taxi-regressor")
+        v.version: v.current_stage
+        for v in modelpack.search_model_versions(filter_string="name = 'nyc-taxi-regressor'")
     }
     assert stages == {1: "Archived", 2: "Production"}

@@ -32,7 +32,7 @@ class Linear(modelpack.PythonModel):
     def predict(self, model_input, params=None):
         return np.asarray(model_input, dtype=float) @ np.array([3.0, 1.0])
 
-with modelpack.start_run(name="doomed") as run:
+with modelpack.start_run(run_name="doomed") as run:
     print(run.run_id, flush=True)
     modelpack.log_model(Linear(), "model", registered_model_name="m")
 print("survived", flush=True)
@@ -74,7 +74,7 @@ def test_killed_after_writing_artifacts_before_the_commit(tiny: Any) -> None:
     orphan = Path(run.info.artifact_uri) / "model"
     assert (orphan / "MLmodel").is_file()
     assert run.logged_models == () and run.info.status == "RUNNING"
-    assert [v.version for v in modelpack.search_model_versions("m")] == [1]
+    assert [v.version for v in modelpack.search_model_versions(filter_string="name = 'm'")] == [1]
     _check_consistent(Path(modelpack.get_store_uri()) / "modelpack.db")
 
     assert _log_one(tiny[0]) == 2  # no gap: the killed process never got a number
@@ -88,7 +88,7 @@ def test_killed_inside_the_version_transaction(tiny: Any) -> None:
     # the model was logged in its run (committed), but the version insert was rolled back
     run = modelpack.get_run(run_id)
     assert run.logged_models == ("model",)
-    assert [v.version for v in modelpack.search_model_versions("m")] == [1]
+    assert [v.version for v in modelpack.search_model_versions(filter_string="name = 'm'")] == [1]
     assert modelpack.get_registered_model("m").latest_versions[0].version == 1
     _check_consistent(Path(modelpack.get_store_uri()) / "modelpack.db")
 

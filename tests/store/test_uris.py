@@ -116,7 +116,7 @@ def test_a_version_whose_files_were_removed(registered: dict[str, Any]) -> None:
     [
         lambda: modelpack.get_model_version("nope", 1),
         lambda: modelpack.get_model_version_by_alias("nope", "a"),
-        lambda: modelpack.search_model_versions("nope"),
+        lambda: modelpack.update_registered_model("nope", "described"),
         lambda: modelpack.get_registered_model("nope"),
         lambda: modelpack.get_latest_versions("nope"),
         lambda: modelpack.set_alias("nope", "a", 1),
@@ -128,7 +128,7 @@ def test_a_version_whose_files_were_removed(registered: dict[str, Any]) -> None:
         lambda: modelpack.set_registered_model_tag("nope", "k", "v"),
         lambda: modelpack.transition_model_version_stage("nope", 1, "Staging"),
     ],
-    ids=["get_model_version", "by_alias", "search_versions", "get_registered", "latest_versions",
+    ids=["get_model_version", "by_alias", "update_model", "get_registered", "latest_versions",
          "set_alias", "delete_alias", "update_version", "delete_version", "delete_model",
          "version_tag", "model_tag", "transition"],
 )  # fmt: skip
