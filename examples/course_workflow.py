@@ -45,7 +45,7 @@ def train_and_log(model: object, params: dict[str, object]) -> str:
     dv = DictVectorizer(sparse=False)
     X_train = dv.fit_transform(train.to_dict(orient="records"))
     X_val = dv.transform(val.to_dict(orient="records"))
-    with modelpack.start_run(name=type(model).__name__, tags={"developer": "ana"}) as run:
+    with modelpack.start_run(run_name=type(model).__name__, tags={"developer": "ana"}) as run:
         modelpack.log_params({"model": type(model).__name__, **params})
         model.fit(X_train, y_train)  # type: ignore[attr-defined]
         rmse = root_mean_squared_error(y_val, model.predict(X_val))  # type: ignore[attr-defined]
@@ -65,8 +65,8 @@ def main() -> None:
     for model, params in candidates:
         train_and_log(model, params)
 
-    runs = modelpack.search_runs(filter="metrics.rmse < 7", order_by=["metrics.rmse ASC"],
-                                 max_results=5)  # fmt: skip
+    runs = modelpack.search_runs(filter_string="metrics.rmse < 7", order_by=["metrics.rmse ASC"],
+                                 max_results=5, output_format="list")  # fmt: skip
     print(f"{'run_id':34}{'model':18}{'alpha':8}rmse")
     for run in runs:
         p = run.data.params

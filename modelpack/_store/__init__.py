@@ -20,27 +20,42 @@ import threading
 from collections.abc import Hashable
 from pathlib import Path
 
+from modelpack._store._artifacts import artifact_parts
 from modelpack._store._base import RegistryStore, RunStore, Store
-from modelpack._store._context import TAG_PARENT, git_commit, run_context_tags, user_name
+from modelpack._store._context import (
+    TAG_NOTE,
+    TAG_PARENT,
+    TAG_RUN_NAME,
+    git_commit,
+    run_context_tags,
+    user_name,
+)
 from modelpack._store._entities import (
     RUN_STATUSES,
     STAGES,
     Experiment,
+    FileInfo,
+    LifecycleStage,
     LoggedModel,
     Metric,
     ModelVersion,
     NewRun,
     NewVersion,
+    PagedList,
+    Param,
     RegisteredModel,
     Run,
     RunData,
     RunInfo,
-    RunQuery,
+    RunStatus,
+    RunTag,
+    ViewType,
     canonical_stage,
     now_ms,
 )
 from modelpack._store._filter import FilterError
 from modelpack._store._location import DEFAULT_STORE_DIR, ENV_VAR
+from modelpack._store._registry_search import RegistryValueError
 from modelpack.exceptions import StoreError
 
 __all__ = [
@@ -57,21 +72,32 @@ __all__ = [
     "RUN_STATUSES",
     "STAGES",
     "Experiment",
+    "FileInfo",
     "FilterError",
+    "LifecycleStage",
     "LoggedModel",
     "Metric",
     "ModelVersion",
     "NewRun",
     "NewVersion",
+    "PagedList",
+    "Param",
     "RegisteredModel",
+    "RegistryValueError",
     "Run",
     "RunData",
     "RunInfo",
-    "RunQuery",
+    "RunStatus",
+    "RunTag",
+    "ViewType",
     "canonical_stage",
     "now_ms",
-    # what a new run records about where it ran
+    # artifact paths the store accepts
+    "artifact_parts",
+    # what a new run records about where it ran (MLflow's tag names)
+    "TAG_NOTE",
     "TAG_PARENT",
+    "TAG_RUN_NAME",
     "git_commit",
     "run_context_tags",
     "user_name",

@@ -27,14 +27,16 @@ from pathlib import Path
 
 from modelpack._store._entities import (
     Experiment,
+    FileInfo,
     LoggedModel,
     Metric,
     ModelVersion,
     NewRun,
     NewVersion,
+    PagedList,
     RegisteredModel,
     Run,
-    RunQuery,
+    ViewType,
 )
 
 __all__ = ["RegistryStore", "RunStore", "Store", "relative_location"]
@@ -49,29 +51,83 @@ def relative_location(path: Path, root: Path) -> str:
 
 
 class RunStore(ABC):
-    """Experiments, runs, their params, metrics, tags and logged models."""
+    """Experiments, runs, their params, metrics, tags, artifacts and logged models.
+
+    Experiment and run lookups raise :class:`~modelpack.exceptions.ModelNotFoundError` for an
+    unknown id or name; writes to a deleted run or into a deleted experiment raise
+    :class:`~modelpack.exceptions.StoreError`. Deleting only marks the ``lifecycle_stage``
+    (``restore_*`` undoes it); deleting an experiment marks its runs deleted too.
+    """
 
     uri: str
     #: the folder under which every run's artifacts live
     artifact_root: Path
 
+    # experiments
+    @abstractmethod
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
+        """Create an experiment and return its id; a name in use (even deleted) is an error."""
+
     @abstractmethod
     def get_or_create_experiment(self, name: str) -> Experiment: ...
+
+    @abstractmethod
+    def get_experiment(self, experiment_id: str) -> Experiment: ...
 
     @abstractmethod
     def get_experiment_by_name(self, name: str) -> Experiment: ...
 
     @abstractmethod
-    def list_experiments(self) -> list[Experiment]: ...
+    def search_experiments(
+        self,
+        view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]: ...
 
+    def list_experiments(self) -> list[Experiment]:
+        """Every experiment, deleted ones included, by id."""
+        found = self.search_experiments(ViewType.ALL, order_by=["experiment_id ASC"])
+        return list(found)
+
+    @abstractmethod
+    def delete_experiment(self, experiment_id: str) -> None: ...
+
+    @abstractmethod
+    def restore_experiment(self, experiment_id: str) -> None: ...
+
+    @abstractmethod
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None: ...
+
+    @abstractmethod
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str | None) -> None:
+        """Set a tag, or delete it when ``value`` is None."""
+
+    # runs
     @abstractmethod
     def create_run(self, new: NewRun) -> Run: ...
 
     @abstractmethod
-    def set_run_status(self, run_id: str, status: str, end_time: int | None) -> None: ...
+    def update_run_info(
+        self, run_id: str, *, status: str, end_time: int | None, run_name: str | None = None
+    ) -> None:
+        """Set the status and end time (and the name, with its ``mlflow.runName`` tag)."""
 
     @abstractmethod
     def get_run(self, run_id: str) -> Run: ...
+
+    @abstractmethod
+    def delete_run(self, run_id: str) -> None: ...
+
+    @abstractmethod
+    def restore_run(self, run_id: str) -> None: ...
 
     @abstractmethod
     def log_batch(
@@ -81,7 +137,8 @@ class RunStore(ABC):
         params: Mapping[str, str] = ...,
         metrics: Sequence[Metric] = ...,
         tags: Mapping[str, str] = ...,
-    ) -> None: ...
+    ) -> None:
+        """Write params (which never change once logged), metric values and tags at once."""
 
     @abstractmethod
     def delete_tag(self, run_id: str, key: str) -> None: ...
@@ -90,11 +147,43 @@ class RunStore(ABC):
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]: ...
 
     @abstractmethod
-    def search_runs(self, query: RunQuery) -> list[Run]: ...
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str] | None,
+        filter_string: str | None = None,
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        """Runs matching the filter (syntax in ``_filter``), ``max_results`` per page.
+
+        ``experiment_ids`` None searches every experiment. ``page_token`` is the ``token`` of
+        the previous page, opaque to callers.
+        """
+
+    # artifacts: paths are relative to the run's artifact root, in POSIX form
+    @abstractmethod
+    def log_artifact(self, run_id: str, local_path: Path, artifact_path: str | None) -> None:
+        """Copy one local file into the run, under ``artifact_path`` (the root when None)."""
 
     @abstractmethod
-    def run_artifact_dir(self, run_id: str) -> Path: ...
+    def log_artifacts(self, run_id: str, local_dir: Path, artifact_path: str | None) -> None:
+        """Copy a local directory's contents into the run, under ``artifact_path``."""
 
+    @abstractmethod
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        """One level of the run's artifacts below ``path``: empty for a file or a missing path."""
+
+    @abstractmethod
+    def download_artifacts(self, run_id: str, path: str, dst_path: Path) -> Path:
+        """Copy the file or directory ``path`` ("" for all) into ``dst_path``; the local copy."""
+
+    @abstractmethod
+    def run_artifact_dir(self, run_id: str) -> Path:
+        """The run's artifact folder on the local disk (where ``log_model`` saves)."""
+
+    # logged models
     @abstractmethod
     def record_logged_model(self, model: LoggedModel) -> None: ...
 
@@ -103,7 +192,13 @@ class RunStore(ABC):
 
 
 class RegistryStore(ABC):
-    """Registered models, their versions, aliases, stages, descriptions and tags."""
+    """Registered models, their versions, aliases, stages, descriptions and tags.
+
+    Searches take MLflow's registry filter and order-by language (``_registry_search``) and
+    return one page as a ``PagedList`` whose ``token`` asks for the next. A name already taken
+    raises :class:`~modelpack.exceptions.ModelExistsError`; an unusable argument (filter,
+    ``max_results``, page token) a ``ValueError`` kind of error saying what is accepted.
+    """
 
     @abstractmethod
     def create_registered_model(
@@ -114,7 +209,17 @@ class RegistryStore(ABC):
     def get_registered_model(self, name: str) -> RegisteredModel: ...
 
     @abstractmethod
-    def search_registered_models(self, name_like: str | None = None) -> list[RegisteredModel]: ...
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[RegisteredModel]: ...
+
+    @abstractmethod
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        """Rename a model; its versions, aliases and tags follow it."""
 
     @abstractmethod
     def update_registered_model(self, name: str, *, description: str | None) -> None: ...
@@ -127,7 +232,8 @@ class RegistryStore(ABC):
         """Set a tag, or delete it when ``value`` is None."""
 
     @abstractmethod
-    def create_model_version(self, new: NewVersion) -> ModelVersion: ...
+    def create_model_version(self, new: NewVersion) -> ModelVersion:
+        """Register the next version of ``new.name`` (creating the model if ``create_model``)."""
 
     @abstractmethod
     def get_model_version(self, name: str, version: int) -> ModelVersion: ...
@@ -140,7 +246,13 @@ class RegistryStore(ABC):
         """The highest version, or the highest in ``stage`` when given."""
 
     @abstractmethod
-    def search_model_versions(self, name: str | None = None) -> list[ModelVersion]: ...
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 10_000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[ModelVersion]: ...
 
     @abstractmethod
     def update_model_version(self, name: str, version: int, *, description: str | None) -> None: ...

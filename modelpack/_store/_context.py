@@ -1,5 +1,8 @@
 """What a run records about where it ran: the source file, the git commit and the user.
 
+The tags carry MLflow's names (``mlflow.source.name``, ``mlflow.user``, ...), so runs read the
+same in either tool; stores written before version 2 of the schema are renamed on opening.
+
 The git commit is read straight from ``.git`` (HEAD, loose refs, packed-refs, worktree
 ``gitdir:`` files) instead of running ``git``: it costs a few file reads, works where git is
 not installed, and never spawns a process inside a training script.
@@ -9,16 +12,35 @@ from __future__ import annotations
 
 import getpass
 import os
+import random
 import sys
 from pathlib import Path
 
-__all__ = ["SOURCE_TAGS", "git_commit", "run_context_tags", "source_file", "user_name"]
+__all__ = [
+    "SOURCE_TAGS",
+    "TAG_GIT_COMMIT",
+    "TAG_NOTE",
+    "TAG_PARENT",
+    "TAG_RUN_NAME",
+    "TAG_SOURCE",
+    "TAG_SOURCE_TYPE",
+    "TAG_USER",
+    "git_commit",
+    "random_run_name",
+    "run_context_tags",
+    "source_file",
+    "user_name",
+]
 
-TAG_SOURCE = "modelpack.source.name"
-TAG_GIT_COMMIT = "modelpack.source.git.commit"
-TAG_USER = "modelpack.user"
-TAG_PARENT = "modelpack.parentRunId"
-SOURCE_TAGS = (TAG_SOURCE, TAG_GIT_COMMIT, TAG_USER)
+TAG_SOURCE = "mlflow.source.name"
+TAG_SOURCE_TYPE = "mlflow.source.type"
+TAG_GIT_COMMIT = "mlflow.source.git.commit"
+TAG_USER = "mlflow.user"
+TAG_PARENT = "mlflow.parentRunId"
+TAG_RUN_NAME = "mlflow.runName"
+#: a run's description
+TAG_NOTE = "mlflow.note.content"
+SOURCE_TAGS = (TAG_SOURCE, TAG_SOURCE_TYPE, TAG_GIT_COMMIT, TAG_USER)
 
 
 def source_file() -> str | None:
@@ -27,7 +49,7 @@ def source_file() -> str | None:
     if argv0 and argv0 not in ("-c", "-m") and os.path.isfile(argv0):
         return str(Path(argv0).absolute())
     main_file = getattr(sys.modules.get("__main__"), "__file__", None)
-    return str(Path(main_file).absolute()) if main_file else None
+    return str(Path(main_file).absolute()) if main_file and os.path.isfile(main_file) else None
 
 
 def user_name() -> str | None:
@@ -88,6 +110,7 @@ def run_context_tags() -> dict[str, str]:
     source = source_file()
     if source:
         tags[TAG_SOURCE] = source
+    tags[TAG_SOURCE_TYPE] = "LOCAL"
     commit = git_commit(Path(source).parent if source else None)
     if commit:
         tags[TAG_GIT_COMMIT] = commit
@@ -95,3 +118,24 @@ def run_context_tags() -> dict[str, str]:
     if user:
         tags[TAG_USER] = user
     return tags
+
+
+_ADJECTIVES = (
+    "amber", "bold", "brisk", "calm", "clever", "crisp", "dapper", "eager", "fearless", "gentle",
+    "glad", "honest", "jolly", "keen", "lively", "lucky", "mellow", "nimble", "patient", "plucky",
+    "quiet", "rapid", "shiny", "steady", "sunny", "swift", "tidy", "upbeat", "vivid", "witty",
+)  # fmt: skip
+_ANIMALS = (
+    "badger", "bison", "crane", "dolphin", "eagle", "falcon", "ferret", "finch", "fox", "gecko",
+    "heron", "ibex", "jaguar", "koala", "lark", "lemur", "lynx", "marten", "newt", "otter",
+    "owl", "panda", "puffin", "quail", "raven", "seal", "stork", "tapir", "wombat", "yak",
+)  # fmt: skip
+
+
+# its own generator: drawing from ``random``'s shared one would shift a seeded training script
+_PICK = random.SystemRandom()
+
+
+def random_run_name() -> str:
+    """A readable name for a run started without one, such as ``swift-otter-417``."""
+    return f"{_PICK.choice(_ADJECTIVES)}-{_PICK.choice(_ANIMALS)}-{_PICK.randrange(1000)}"

@@ -8,24 +8,31 @@ course keeps reading naturally. They are snapshots: fetch again to see later cha
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from enum import IntEnum
+from typing import Any, Generic, TypeVar
 
 __all__ = [
     "RUN_STATUSES",
     "STAGES",
     "Experiment",
+    "FileInfo",
+    "LifecycleStage",
     "LoggedModel",
     "Metric",
     "ModelVersion",
     "NewRun",
     "NewVersion",
+    "PagedList",
+    "Param",
     "RegisteredModel",
     "Run",
     "RunData",
     "RunInfo",
-    "RunQuery",
+    "RunStatus",
+    "RunTag",
+    "ViewType",
     "canonical_stage",
     "now_ms",
 ]
@@ -48,13 +55,129 @@ def canonical_stage(stage: str | None) -> str:
     raise ValueError(f"unknown stage {stage!r}; use one of {', '.join(STAGES)} (any case)")
 
 
+T = TypeVar("T")
+
+
+class ViewType(IntEnum):
+    """Which lifecycle stages a search returns (MLflow's values)."""
+
+    ACTIVE_ONLY = 1
+    DELETED_ONLY = 2
+    ALL = 3
+
+    @classmethod
+    def from_string(cls, text: str) -> ViewType:
+        """``"active_only"``, ``"deleted_only"`` or ``"all"`` (any case)."""
+        try:
+            return cls[str(text).strip().upper()]
+        except KeyError:
+            raise ValueError(
+                f"unknown view type {text!r}; use active_only, deleted_only or all"
+            ) from None
+
+    @classmethod
+    def to_string(cls, view_type: int) -> str:
+        return cls(view_type).name.lower()
+
+
+class LifecycleStage:
+    """An experiment's or a run's ``lifecycle_stage``: deleting only marks it."""
+
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+    @classmethod
+    def view_type_to_stages(cls, view_type: int = ViewType.ALL) -> tuple[str, ...]:
+        """The stages a search with ``view_type`` returns."""
+        view = ViewType(view_type)
+        if view == ViewType.ACTIVE_ONLY:
+            return (cls.ACTIVE,)
+        if view == ViewType.DELETED_ONLY:
+            return (cls.DELETED,)
+        return (cls.ACTIVE, cls.DELETED)
+
+    @classmethod
+    def is_valid(cls, stage: str) -> bool:
+        return stage in (cls.ACTIVE, cls.DELETED)
+
+    @classmethod
+    def matches_view_type(cls, view_type: int, stage: str) -> bool:
+        return stage in cls.view_type_to_stages(view_type)
+
+
+class RunStatus(IntEnum):
+    """A run's status (MLflow's numbering); ``Run.info.status`` holds its name."""
+
+    RUNNING = 1
+    SCHEDULED = 2
+    FINISHED = 3
+    FAILED = 4
+    KILLED = 5
+
+    @classmethod
+    def from_string(cls, text: str) -> RunStatus:
+        try:
+            return cls[str(text).strip().upper()]
+        except KeyError:
+            names = ", ".join(s.name for s in cls)
+            raise ValueError(f"unknown run status {text!r}; use one of {names}") from None
+
+    @classmethod
+    def to_string(cls, status: int) -> str:
+        return cls(status).name
+
+    @classmethod
+    def is_terminated(cls, status: int) -> bool:
+        return cls(status) in (cls.FINISHED, cls.FAILED, cls.KILLED)
+
+    @classmethod
+    def all_status(cls) -> list[int]:
+        return [int(s) for s in cls]
+
+
+class PagedList(list[T], Generic[T]):
+    """One page of search results; ``token`` fetches the next page (None after the last)."""
+
+    def __init__(self, items: Iterable[T] = (), token: str | None = None) -> None:
+        super().__init__(items)
+        self.token = token
+
+
 @dataclass(frozen=True)
 class Experiment:
     experiment_id: str
     name: str
     artifact_location: str
     lifecycle_stage: str
-    creation_time: int
+    tags: dict[str, str] = field(default_factory=dict)
+    creation_time: int | None = None
+    last_update_time: int | None = None
+
+
+@dataclass(frozen=True)
+class Param:
+    """A run parameter, as ``log_batch`` takes it."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class RunTag:
+    """A run tag, as ``log_batch`` takes it."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One entry of a run's artifacts: ``path`` relative to the run's artifact root."""
+
+    path: str
+    is_dir: bool
+    #: bytes; None for a directory
+    file_size: int | None
 
 
 @dataclass(frozen=True)
@@ -137,6 +260,9 @@ class LoggedModel:
 
 @dataclass(frozen=True)
 class ModelVersion:
+    """One version of a registered model, with MLflow's attributes (``version`` is an int, as
+    MLflow's SQL store gives it; ``aliases`` a list of the aliases pointing here)."""
+
     name: str
     version: int
     creation_timestamp: int
@@ -148,8 +274,11 @@ class ModelVersion:
     #: the local model directory this version loads from
     storage_location: str
     tags: dict[str, str] = field(default_factory=dict)
-    aliases: tuple[str, ...] = ()
+    aliases: list[str] = field(default_factory=list)
     status: str = "READY"
+    status_message: str | None = None
+    run_link: str | None = None
+    user_id: str | None = None
 
     def to_row(self) -> dict[str, Any]:
         return {
@@ -168,6 +297,9 @@ class ModelVersion:
 
 @dataclass(frozen=True)
 class RegisteredModel:
+    """A registered model, with MLflow's attributes (``aliases`` maps each alias to its
+    version)."""
+
     name: str
     creation_timestamp: int
     last_updated_timestamp: int
@@ -176,7 +308,7 @@ class RegisteredModel:
     #: alias -> version
     aliases: dict[str, int] = field(default_factory=dict)
     #: the newest version in each stage that has one (MLflow's ``latest_versions``)
-    latest_versions: tuple[ModelVersion, ...] = ()
+    latest_versions: list[ModelVersion] = field(default_factory=list)
 
     def to_row(self) -> dict[str, Any]:
         return {
@@ -188,15 +320,6 @@ class RegisteredModel:
             "tags": dict(self.tags),
             "updated": self.last_updated_timestamp,
         }
-
-
-class RunQuery(TypedDict, total=False):
-    """A run search: which experiments, a filter string, ordering and a limit."""
-
-    experiment_ids: list[str] | None
-    filter: str | None
-    order_by: list[str] | None
-    max_results: int
 
 
 @dataclass(frozen=True)
@@ -221,3 +344,7 @@ class NewVersion:
     run_id: str | None = None
     description: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    run_link: str | None = None
+    #: create the registered model when it does not exist (``register_model``); when False a
+    #: missing model is an error (``create_model_version``)
+    create_model: bool = True

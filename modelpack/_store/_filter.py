@@ -1,15 +1,22 @@
-"""The run search language, compiled to parameterized SQL.
+"""The search language for runs and experiments, compiled to parameterized SQL.
 
-Filter: conditions joined by ``and``::
+Run filter: conditions joined by ``and``::
 
     metrics.rmse < 7 and params.alpha = '0.1' and tags.developer = 'ana'
     attributes.status = 'FINISHED' and run_name LIKE 'xgb-%' and params.model IN ('lr', 'xgb')
+    tags.mlflow.parentRunId IS NULL
 
 Metrics compare with numbers (``= != < <= > >=``); params, tags and text attributes with quoted
-strings (``= != LIKE ILIKE IN NOT IN``); ``start_time``/``end_time`` with numbers. Keys with
-spaces or odd characters go in backticks or double quotes: ``metrics.`val rmse```.
-Order by: ``["metrics.rmse ASC", "params.alpha DESC", "start_time"]``; runs missing the key
-sort last. User values only ever reach SQL as bound parameters, never as SQL text.
+strings (``= != LIKE ILIKE IN NOT IN``, and ``IS NULL`` / ``IS NOT NULL`` for params and tags);
+``start_time``/``end_time`` with numbers. Keys with spaces or odd characters go in backticks or
+double quotes: ``metrics.`val rmse```. Order by: ``["metrics.rmse ASC", "params.alpha DESC",
+"start_time"]``; runs missing the key sort last.
+
+Experiment filter: ``name`` and ``experiment_id`` (text), ``creation_time`` and
+``last_update_time`` (numbers) and ``tags.<key>``, e.g. ``name LIKE 'nyc-%' and tags.team =
+'ml'``; order by ``name``, ``experiment_id``, ``creation_time`` or ``last_update_time``.
+
+User values only ever reach SQL as bound parameters, never as SQL text.
 """
 
 from __future__ import annotations
@@ -20,7 +27,13 @@ from typing import Any
 
 from modelpack.exceptions import ModelpackError
 
-__all__ = ["FilterError", "compile_filter", "compile_order_by"]
+__all__ = [
+    "FilterError",
+    "compile_experiment_filter",
+    "compile_experiment_order_by",
+    "compile_filter",
+    "compile_order_by",
+]
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -38,20 +51,56 @@ _ENTITIES = {
     "tag": "tags", "tags": "tags",
     "attribute": "attributes", "attributes": "attributes", "attr": "attributes", "run": "attributes",
 }  # fmt: skip
-_TEXT_ATTRS = {
-    "run_id": "r.run_id",
-    "run_name": "r.run_name",
-    "status": "r.status",
-    "user_id": "r.user_id",
-    "experiment_id": "CAST(r.experiment_id AS TEXT)",
-}
-_TIME_ATTRS = {"start_time": "r.start_time", "end_time": "r.end_time"}
 _NUMERIC_OPS = ("=", "!=", "<", "<=", ">", ">=")
 _TEXT_OPS = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN")
-_TABLES = {"metrics": "latest_metrics", "params": "params", "tags": "run_tags"}
-_GRAMMAR = (
-    "write conditions like metrics.rmse < 7 and params.alpha = '0.1' and tags.team = 'a' "
-    "(metrics compare with numbers, params and tags with quoted strings)"
+_NULL_OPS = ("IS NULL", "IS NOT NULL")
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What a search is about: the row alias, its attributes and its key/value tables."""
+
+    what: str
+    row_id: str
+    text_attrs: dict[str, str]
+    number_attrs: dict[str, str]
+    #: entity -> (table, column joining it to the row)
+    tables: dict[str, tuple[str, str]]
+    grammar: str
+
+
+_RUNS = _Target(
+    what="run",
+    row_id="r.run_id",
+    text_attrs={
+        "run_id": "r.run_id",
+        "run_name": "r.run_name",
+        "status": "r.status",
+        "user_id": "r.user_id",
+        "experiment_id": "CAST(r.experiment_id AS TEXT)",
+    },
+    number_attrs={
+        "start_time": "r.start_time",
+        "end_time": "r.end_time",
+        "created": "r.start_time",
+    },
+    tables={
+        "metrics": ("latest_metrics", "run_id"),
+        "params": ("params", "run_id"),
+        "tags": ("run_tags", "run_id"),
+    },
+    grammar=(
+        "write conditions like metrics.rmse < 7 and params.alpha = '0.1' and tags.team = 'a' "
+        "(metrics compare with numbers, params and tags with quoted strings)"
+    ),
+)
+_EXPERIMENTS = _Target(
+    what="experiment",
+    row_id="e.experiment_id",
+    text_attrs={"name": "e.name", "experiment_id": "CAST(e.experiment_id AS TEXT)"},
+    number_attrs={"creation_time": "e.creation_time", "last_update_time": "e.last_update_time"},
+    tables={"tags": ("experiment_tags", "experiment_id")},
+    grammar="write conditions like name LIKE 'nyc-%' and tags.team = 'ml'",
 )
 
 
@@ -65,14 +114,14 @@ class _Token:
     text: str
 
 
-def _tokenize(text: str) -> list[_Token]:
+def _tokenize(text: str, grammar: str) -> list[_Token]:
     tokens, pos = [], 0
     text = text.rstrip()
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if match is None or match.end() == pos:
             raise FilterError(
-                f"cannot parse {text!r} at {text[pos : pos + 20].strip()!r}; {_GRAMMAR}"
+                f"cannot parse {text!r} at {text[pos : pos + 20].strip()!r}; {grammar}"
             )
         kind = match.lastgroup or ""
         tokens.append(_Token(kind, match.group(kind)))
@@ -80,7 +129,7 @@ def _tokenize(text: str) -> list[_Token]:
     return tokens
 
 
-def _split_key(text: str, *, where: str) -> tuple[str, str]:
+def _split_key(text: str, target: _Target, *, where: str) -> tuple[str, str]:
     """``metrics.rmse`` -> (metrics, rmse); a bare name is an attribute."""
     head, dot, rest = text.partition(".")
     entity = _ENTITIES.get(head.lower()) if dot else None
@@ -88,12 +137,13 @@ def _split_key(text: str, *, where: str) -> tuple[str, str]:
         entity, rest = "attributes", text
     quoted = len(rest) > 1 and rest[0] == rest[-1] and rest[0] in '`"'
     key = rest[1:-1] if quoted else rest
-    if entity == "attributes" and key not in _TEXT_ATTRS and key not in _TIME_ATTRS:
-        known = ", ".join([*_TEXT_ATTRS, *_TIME_ATTRS])
-        raise FilterError(
-            f"unknown key {text!r} in {where}; use metrics.<name>, params.<name>, tags.<name> "
-            f"or an attribute ({known})"
-        )
+    known_attr = key in target.text_attrs or key in target.number_attrs
+    if (entity == "attributes" and not known_attr) or (
+        entity != "attributes" and entity not in target.tables
+    ):
+        known = ", ".join([*target.text_attrs, *target.number_attrs])
+        kinds = ", ".join(f"{t}.<name>" for t in target.tables)
+        raise FilterError(f"unknown key {text!r} in {where}; use {kinds} or an attribute ({known})")
     if not key:
         raise FilterError(f"empty key in {where}: {text!r}")
     return entity, key
@@ -105,14 +155,17 @@ def _unquote(token: _Token) -> str:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, grammar: str) -> None:
         self.text = text
-        self.tokens = _tokenize(text)
+        self.grammar = grammar
+        self.tokens = _tokenize(text, grammar)
         self.pos = 0
 
     def next(self, expected: str) -> _Token:
         if self.pos >= len(self.tokens):
-            raise FilterError(f"filter {self.text!r} ends early: expected {expected}; {_GRAMMAR}")
+            raise FilterError(
+                f"filter {self.text!r} ends early: expected {expected}; {self.grammar}"
+            )
         token = self.tokens[self.pos]
         self.pos += 1
         return token
@@ -123,22 +176,28 @@ class _Parser:
         return None
 
     def operator(self) -> str:
-        token = self.next("a comparison (=, !=, <, <=, >, >=, LIKE, ILIKE, IN)")
+        token = self.next("a comparison (=, !=, <, <=, >, >=, LIKE, ILIKE, IN, IS NULL)")
         if token.kind == "op":
             return {"==": "=", "<>": "!="}.get(token.text, token.text)
         word = token.text.upper()
         if word == "NOT" and self.peek_word() == "IN":
             self.pos += 1
             return "NOT IN"
+        if word == "IS":
+            negated = self.peek_word() == "NOT"
+            self.pos += negated
+            if self.peek_word() == "NULL":
+                self.pos += 1
+                return "IS NOT NULL" if negated else "IS NULL"
         if word in ("LIKE", "ILIKE", "IN"):
             return word
-        raise FilterError(f"expected a comparison after a key, got {token.text!r}; {_GRAMMAR}")
+        raise FilterError(f"expected a comparison after a key, got {token.text!r}; {self.grammar}")
 
     def value(self) -> _Token:
         token = self.next("a value")
         if token.kind not in ("string", "number"):
             raise FilterError(
-                f"expected a number or a quoted string, got {token.text!r}; {_GRAMMAR}"
+                f"expected a number or a quoted string, got {token.text!r}; {self.grammar}"
             )
         return token
 
@@ -152,11 +211,20 @@ class _Parser:
             raise FilterError(f"expected , or ) in the IN list of {self.text!r}")
         return values
 
+    def values_for(self, op: str) -> list[_Token]:
+        if op in _NULL_OPS:
+            return []
+        return self.value_list() if op in ("IN", "NOT IN") else [self.value()]
 
-def _condition(entity: str, key: str, op: str, values: list[_Token]) -> tuple[str, list[Any]]:
-    """One condition as SQL on the run row ``r``, and its bound parameters."""
-    numeric = entity == "metrics" or (entity == "attributes" and key in _TIME_ATTRS)
-    allowed = _NUMERIC_OPS if numeric else _TEXT_OPS
+
+def _condition(
+    target: _Target, entity: str, key: str, op: str, values: list[_Token]
+) -> tuple[str, list[Any]]:
+    """One condition as SQL on the row, and its bound parameters."""
+    numeric = entity == "metrics" or (entity == "attributes" and key in target.number_attrs)
+    allowed: tuple[str, ...] = _NUMERIC_OPS if numeric else _TEXT_OPS
+    if entity in ("params", "tags"):
+        allowed = (*allowed, *_NULL_OPS)
     label = f"{entity}.{key}" if entity != "attributes" else key
     if op not in allowed:
         raise FilterError(f"{label} cannot be compared with {op}; use {', '.join(allowed)}")
@@ -169,14 +237,14 @@ def _condition(entity: str, key: str, op: str, values: list[_Token]) -> tuple[st
             raise FilterError(f"{label} compares with {hint}, got {value.text}")
     args: list[Any] = [float(v.text) if numeric else _unquote(v) for v in values]
     if entity == "attributes":
-        column = _TEXT_ATTRS.get(key) or _TIME_ATTRS[key]
+        column = target.text_attrs.get(key) or target.number_attrs[key]
         return _compare(column, op, args)
+    table, link = target.tables[entity]
+    exists = f"EXISTS (SELECT 1 FROM {table} x WHERE x.{link} = {target.row_id} AND x.key = ?"
+    if op in _NULL_OPS:
+        return f"{'NOT ' if op == 'IS NULL' else ''}{exists})", [key]
     sql, params = _compare("x.value", op, args)
-    table = _TABLES[entity]
-    return (
-        f"EXISTS (SELECT 1 FROM {table} x WHERE x.run_id = r.run_id AND x.key = ? AND {sql})",
-        [key, *params],
-    )
+    return f"{exists} AND {sql})", [key, *params]
 
 
 def _compare(column: str, op: str, args: list[Any]) -> tuple[str, list[Any]]:
@@ -188,21 +256,19 @@ def _compare(column: str, op: str, args: list[Any]) -> tuple[str, list[Any]]:
     return f"{column} {op} ?", args
 
 
-def compile_filter(text: str | None) -> tuple[str, list[Any]]:
-    """Compile a filter to a SQL boolean expression over ``runs r`` (``"1"`` when empty)."""
+def _compile(text: str | None, target: _Target) -> tuple[str, list[Any]]:
     if text is None or not text.strip():
         return "1", []
-    parser = _Parser(text)
+    parser = _Parser(text, target.grammar)
     clauses: list[str] = []
     params: list[Any] = []
     while True:
         key = parser.next("a key such as metrics.rmse")
         if key.kind != "key":
-            raise FilterError(f"expected a key such as metrics.rmse, got {key.text!r}; {_GRAMMAR}")
-        entity, name = _split_key(key.text, where=f"filter {text!r}")
+            raise FilterError(f"expected a key, got {key.text!r}; {target.grammar}")
+        entity, name = _split_key(key.text, target, where=f"filter {text!r}")
         op = parser.operator()
-        values = parser.value_list() if op in ("IN", "NOT IN") else [parser.value()]
-        sql, args = _condition(entity, name, op, values)
+        sql, args = _condition(target, entity, name, op, parser.values_for(op))
         clauses.append(sql)
         params.extend(args)
         if parser.pos == len(parser.tokens):
@@ -213,23 +279,69 @@ def compile_filter(text: str | None) -> tuple[str, list[Any]]:
             raise FilterError(f"expected 'and' between conditions, got {joiner!r}{extra}")
 
 
-def compile_order_by(items: list[str] | None) -> tuple[str, list[Any]]:
-    """Compile order-by terms to SQL (missing values last; newest run breaks ties)."""
-    terms: list[str] = []
-    params: list[Any] = []
+def _order_terms(items: list[str] | None, target: _Target) -> list[tuple[str, str, str]]:
+    """(entity, key, ASC|DESC) for each order-by item."""
+    terms = []
     for item in items or ():
         match = re.fullmatch(r"\s*(.+?)(?:\s+(ASC|DESC))?\s*", item, re.IGNORECASE)
         if not match:
             raise FilterError(f"cannot parse order_by {item!r}; write 'metrics.rmse ASC'")
-        entity, key = _split_key(match.group(1).strip(), where=f"order_by {item!r}")
-        direction = (match.group(2) or "ASC").upper()
+        entity, key = _split_key(match.group(1).strip(), target, where=f"order_by {item!r}")
+        terms.append((entity, key, (match.group(2) or "ASC").upper()))
+    return terms
+
+
+def compile_filter(text: str | None) -> tuple[str, list[Any]]:
+    """Compile a run filter to a SQL boolean expression over ``runs r`` (``"1"`` when empty)."""
+    return _compile(text, _RUNS)
+
+
+def compile_order_by(items: list[str] | None) -> tuple[str, list[Any], str]:
+    """Compile run order-by terms to ``(joins, join parameters, ORDER BY expression)``.
+
+    Each metric, param or tag term is one ``LEFT JOIN`` on the run (one index lookup per
+    run); runs missing the key sort last either way, and the newest run breaks ties.
+    """
+    joins: list[str] = []
+    params: list[Any] = []
+    order: list[str] = []
+    for n, (entity, key, direction) in enumerate(_order_terms(items, _RUNS)):
         if entity == "attributes":
-            expr = _TEXT_ATTRS.get(key) or _TIME_ATTRS[key]
+            expr = _RUNS.text_attrs.get(key) or _RUNS.number_attrs[key]
         else:
-            expr = (
-                f"(SELECT x.value FROM {_TABLES[entity]} x WHERE x.run_id = r.run_id AND x.key = ?)"
+            table, link = _RUNS.tables[entity]
+            joins.append(f"LEFT JOIN {table} o{n} ON o{n}.{link} = r.run_id AND o{n}.key = ?")
+            params.append(key)
+            expr = f"o{n}.value"
+        order.append(f"{expr} IS NULL, {expr} {direction}")
+    order.append("r.start_time DESC, r.run_id")
+    return " ".join(joins), params, ", ".join(order)
+
+
+def compile_experiment_filter(text: str | None) -> tuple[str, list[Any]]:
+    """Compile an experiment filter to SQL over ``experiments e`` (``"1"`` when empty)."""
+    return _compile(text, _EXPERIMENTS)
+
+
+def compile_experiment_order_by(items: list[str] | None) -> str:
+    """Experiment order: newest first unless told otherwise; the id always breaks ties."""
+    terms = _order_terms(items, _EXPERIMENTS) or [
+        ("attributes", "creation_time", "DESC"),
+        ("attributes", "experiment_id", "ASC"),
+    ]
+    order = []
+    for entity, key, direction in terms:
+        if entity != "attributes":
+            raise FilterError(
+                f"experiments order by an attribute ({', '.join(_EXPERIMENTS.text_attrs)}, "
+                f"{', '.join(_EXPERIMENTS.number_attrs)}), not {entity}.{key}"
             )
-            params.extend([key, key])
-        terms.append(f"{expr} IS NULL, {expr} {direction}")
-    terms.append("r.start_time DESC, r.run_id")
-    return ", ".join(terms), params
+        column = (
+            "e.experiment_id"
+            if key == "experiment_id"
+            else (_EXPERIMENTS.text_attrs.get(key) or _EXPERIMENTS.number_attrs[key])
+        )
+        order.append(f"{column} {direction}")
+    if not any(key == "experiment_id" for _, key, _ in terms):
+        order.append("e.experiment_id DESC")
+    return ", ".join(order)

@@ -123,6 +123,39 @@ _V1 = (
             ON DELETE CASCADE ON UPDATE CASCADE)""",
 )
 
+# Version 2: experiment tags and update times, deleted-run times, MLflow's run tag names.
+_V2 = (
+    "ALTER TABLE experiments ADD COLUMN last_update_time INTEGER",
+    "UPDATE experiments SET last_update_time = creation_time",
+    """CREATE TABLE experiment_tags (
+        experiment_id INTEGER NOT NULL REFERENCES experiments (experiment_id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (experiment_id, key))""",
+    "ALTER TABLE runs ADD COLUMN deleted_time INTEGER",
+    # run searches filter on the lifecycle stage within an experiment, newest first
+    "CREATE INDEX runs_by_experiment_stage ON runs (experiment_id, lifecycle_stage, start_time)",
+    # runs record where they ran under MLflow's tag names (version 1 used modelpack.*)
+    *(
+        statement
+        for old, new in (
+            ("modelpack.source.name", "mlflow.source.name"),
+            ("modelpack.source.git.commit", "mlflow.source.git.commit"),
+            ("modelpack.user", "mlflow.user"),
+            ("modelpack.parentRunId", "mlflow.parentRunId"),
+        )
+        for statement in (
+            f"UPDATE OR IGNORE run_tags SET key = '{new}' WHERE key = '{old}'",
+            f"DELETE FROM run_tags WHERE key = '{old}'",
+        )
+    ),
+    """INSERT OR IGNORE INTO run_tags (run_id, key, value)
+        SELECT run_id, 'mlflow.source.type', 'LOCAL' FROM runs
+        WHERE run_id IN (SELECT run_id FROM run_tags WHERE key = 'mlflow.source.name')""",
+    """INSERT OR IGNORE INTO run_tags (run_id, key, value)
+        SELECT run_id, 'mlflow.runName', run_name FROM runs WHERE run_name IS NOT NULL""",
+)
+
 #: version -> the statements that create it from the previous version
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1}
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2}
 LATEST_VERSION = max(MIGRATIONS)

@@ -1,4 +1,4 @@
-"""The experiments and runs half of the SQLite store."""
+"""The runs half of the SQLite store (experiments in ``_sqlite_experiments``)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,30 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from modelpack._store._base import RunStore
+from modelpack._store._artifacts import LocalArtifacts
+from modelpack._store._context import TAG_RUN_NAME, random_run_name
 from modelpack._store._db import Database
 from modelpack._store._entities import (
-    Experiment,
+    RUN_STATUSES,
+    LifecycleStage,
     LoggedModel,
     Metric,
     NewRun,
+    PagedList,
     Run,
     RunData,
     RunInfo,
-    RunQuery,
+    ViewType,
     now_ms,
 )
 from modelpack._store._filter import compile_filter, compile_order_by
 from modelpack._store._hints import did_you_mean, listing
+from modelpack._store._sqlite_experiments import (
+    SqliteExperiments,
+    decode_page_token,
+    encode_page_token,
+    experiment_int,
+)
 from modelpack.exceptions import ModelNotFoundError, StoreError
 
 __all__ = ["SqliteRuns"]
@@ -41,95 +50,61 @@ def metric_from_db(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-class SqliteRuns(RunStore):
+class SqliteRuns(SqliteExperiments, LocalArtifacts):
     db: Database
-
-    # ------------------------------------------------------------------ experiments
-    def _experiment(self, row: Sequence[Any]) -> Experiment:
-        return Experiment(
-            experiment_id=str(row[0]),
-            name=row[1],
-            artifact_location=str(self.artifact_root / row[2]),
-            lifecycle_stage=row[3],
-            creation_time=row[4],
-        )
-
-    _EXP_SQL = (
-        "SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time "
-        "FROM experiments"
-    )
-
-    def get_or_create_experiment(self, name: str) -> Experiment:
-        row = self.db.connection().execute(f"{self._EXP_SQL} WHERE name = ?", (name,)).fetchone()
-        if row is not None:
-            return self._experiment(row)
-        with self.db.write() as conn:
-            row = conn.execute(f"{self._EXP_SQL} WHERE name = ?", (name,)).fetchone()
-            if row is None:
-                cur = conn.execute(
-                    "INSERT INTO experiments (name, artifact_location, creation_time) "
-                    "VALUES (?, '', ?)",
-                    (name, now_ms()),
-                )
-                exp_id = cur.lastrowid
-                conn.execute(
-                    "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
-                    (str(exp_id), exp_id),
-                )
-                row = conn.execute(f"{self._EXP_SQL} WHERE experiment_id = ?", (exp_id,)).fetchone()
-        return self._experiment(row)
-
-    def get_experiment_by_name(self, name: str) -> Experiment:
-        conn = self.db.connection()
-        row = conn.execute(f"{self._EXP_SQL} WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            names = [e.name for e in self.list_experiments()]
-            raise ModelNotFoundError(
-                f"no experiment named {name!r} in the store {self.uri}; experiments: "
-                f"{listing(names, empty='(none)')}.{did_you_mean(name, names)}"
-            )
-        return self._experiment(row)
-
-    def list_experiments(self) -> list[Experiment]:
-        rows = self.db.connection().execute(f"{self._EXP_SQL} ORDER BY experiment_id").fetchall()
-        return [self._experiment(row) for row in rows]
 
     # ------------------------------------------------------------------ runs
     def create_run(self, new: NewRun) -> Run:
         run_id = uuid.uuid4().hex
+        name = new.run_name or new.tags.get(TAG_RUN_NAME) or random_run_name()
+        tags = {**new.tags, TAG_RUN_NAME: name}
         with self.db.write() as conn:
-            row = conn.execute(
-                "SELECT artifact_location FROM experiments WHERE experiment_id = ?",
-                (int(new.experiment_id),),
-            ).fetchone()
-            if row is None:
-                raise ModelNotFoundError(f"no experiment with id {new.experiment_id}")
+            exp_id, location = self._active_experiment(conn, new.experiment_id)
             conn.execute(
                 "INSERT INTO runs (run_id, experiment_id, run_name, status, start_time, "
                 "user_id, artifact_location) VALUES (?, ?, ?, 'RUNNING', ?, ?, ?)",
-                (
-                    run_id,
-                    int(new.experiment_id),
-                    new.run_name,
-                    new.start_time,
-                    new.user_id,
-                    f"{row[0]}/{run_id}",
-                ),
+                (run_id, exp_id, name, new.start_time, new.user_id, f"{location}/{run_id}"),
             )
             conn.executemany(
                 "INSERT INTO run_tags (run_id, key, value) VALUES (?, ?, ?)",
-                [(run_id, k, v) for k, v in new.tags.items()],
+                [(run_id, k, v) for k, v in tags.items()],
             )
         return self.get_run(run_id)
 
-    def set_run_status(self, run_id: str, status: str, end_time: int | None) -> None:
+    def update_run_info(
+        self, run_id: str, *, status: str, end_time: int | None, run_name: str | None = None
+    ) -> None:
+        if status not in RUN_STATUSES:
+            raise StoreError(f"unknown run status {status!r}; use one of {', '.join(RUN_STATUSES)}")
         with self.db.write() as conn:
             cur = conn.execute(
-                "UPDATE runs SET status = ?, end_time = ? WHERE run_id = ?",
-                (status, end_time, run_id),
+                "UPDATE runs SET status = ?, end_time = ?, run_name = COALESCE(?, run_name) "
+                "WHERE run_id = ?",
+                (status, end_time, run_name, run_id),
             )
             if cur.rowcount == 0:
                 raise self._run_not_found(conn, run_id)
+            if run_name:
+                conn.execute(
+                    "INSERT OR REPLACE INTO run_tags (run_id, key, value) VALUES (?, ?, ?)",
+                    (run_id, TAG_RUN_NAME, run_name),
+                )
+
+    def _set_run_stage(self, run_id: str, stage: str) -> None:
+        """Delete or restore a run (doing it twice is fine, as in MLflow)."""
+        with self.db.write() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE run_id = ?",
+                (stage, now_ms() if stage == LifecycleStage.DELETED else None, run_id),
+            )
+            if cur.rowcount == 0:
+                raise self._run_not_found(conn, run_id)
+
+    def delete_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, LifecycleStage.DELETED)
+
+    def restore_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, LifecycleStage.ACTIVE)
 
     def get_run(self, run_id: str) -> Run:
         with self.db.read() as conn:
@@ -145,7 +120,7 @@ class SqliteRuns(RunStore):
         similar = [
             r[0]
             for r in conn.execute(
-                "SELECT run_id FROM runs WHERE run_id LIKE ? LIMIT 20", (run_id[:4] + "%",)
+                "SELECT run_id FROM runs WHERE run_id LIKE ? LIMIT 20", (str(run_id)[:4] + "%",)
             )
         ]
         recent = [
@@ -156,8 +131,8 @@ class SqliteRuns(RunStore):
         ]
         return ModelNotFoundError(
             f"no run with id {run_id!r} in the store {self.uri} ({total} runs; most recent: "
-            f"{listing(recent, empty='none')}).{did_you_mean(run_id, similar)} List runs with "
-            "`modelpack runs list`.",
+            f"{listing(recent, empty='none')}).{did_you_mean(str(run_id), similar)} List runs "
+            "with `modelpack runs list`.",
             uri=f"runs:/{run_id}",
         )
 
@@ -205,22 +180,34 @@ class SqliteRuns(RunStore):
             for row in rows
         ]
 
-    def search_runs(self, query: RunQuery) -> list[Run]:
-        where, params = compile_filter(query.get("filter"))
-        order, order_params = compile_order_by(query.get("order_by"))
-        experiment_ids = query.get("experiment_ids")
-        scope = "1"
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str] | None,
+        filter_string: str | None = None,
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        stages = LifecycleStage.view_type_to_stages(run_view_type)
+        where, params = compile_filter(filter_string)
+        joins, join_params, order = compile_order_by(list(order_by) if order_by else None)
+        offset = decode_page_token(page_token)
+        scope, scope_params = "1", []
         if experiment_ids is not None:
             scope = f"r.experiment_id IN ({', '.join('?' * len(experiment_ids))})"
-            params = [*(int(e) for e in experiment_ids), *params]
+            scope_params = [experiment_int(e) for e in experiment_ids]
         sql = (
-            f"SELECT {_RUN_COLUMNS} FROM runs r WHERE r.lifecycle_stage = 'active' "
-            f"AND {scope} AND ({where}) ORDER BY {order} LIMIT ?"
+            f"SELECT {_RUN_COLUMNS} FROM runs r {joins} "
+            f"WHERE r.lifecycle_stage IN ({', '.join('?' * len(stages))}) AND {scope} "
+            f"AND ({where}) ORDER BY {order} LIMIT ? OFFSET ?"
         )
-        limit = query.get("max_results", 1000)
+        args = [*join_params, *stages, *scope_params, *params, int(max_results) + 1, offset]
         with self.db.read() as conn:
-            rows = conn.execute(sql, [*params, *order_params, limit]).fetchall()
-            return self._load_runs(conn, rows)
+            rows = conn.execute(sql, args).fetchall()
+            more = len(rows) > max_results
+            runs = self._load_runs(conn, rows[:max_results])
+        return PagedList(runs, encode_page_token(offset + len(runs)) if more else None)
 
     # ------------------------------------------------------------------ params, metrics, tags
     def log_batch(
@@ -232,8 +219,7 @@ class SqliteRuns(RunStore):
         tags: Mapping[str, str] = {},
     ) -> None:
         with self.db.write() as conn:
-            if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
-                raise self._run_not_found(conn, run_id)
+            self._check_active(conn, run_id)
             _insert_params(conn, run_id, params)
             _insert_metrics(conn, run_id, metrics)
             conn.executemany(
@@ -241,8 +227,20 @@ class SqliteRuns(RunStore):
                 [(run_id, k, v) for k, v in tags.items()],
             )
 
+    def _check_active(self, conn: sqlite3.Connection, run_id: str) -> None:
+        row = conn.execute(
+            "SELECT lifecycle_stage FROM runs WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        if row is None:
+            raise self._run_not_found(conn, run_id)
+        if row[0] != LifecycleStage.ACTIVE:
+            raise StoreError(
+                f"run {run_id} is deleted; restore it (restore_run) before writing to it"
+            )
+
     def delete_tag(self, run_id: str, key: str) -> None:
         with self.db.write() as conn:
+            self._check_active(conn, run_id)
             cur = conn.execute("DELETE FROM run_tags WHERE run_id = ? AND key = ?", (run_id, key))
             if cur.rowcount == 0:
                 tags = self.get_run(run_id).data.tags
@@ -261,7 +259,7 @@ class SqliteRuns(RunStore):
             ).fetchall()
         return [Metric(k, metric_from_db(v), t, s) for k, v, t, s in rows]
 
-    # ------------------------------------------------------------------ artifacts
+    # ------------------------------------------------------------------ artifacts, models
     def run_artifact_dir(self, run_id: str) -> Path:
         conn = self.db.connection()
         row = conn.execute(
@@ -317,7 +315,8 @@ def _insert_params(conn: sqlite3.Connection, run_id: str, params: Mapping[str, s
         elif row[0] != value:
             raise StoreError(
                 f"param {key!r} of run {run_id} is already {row[0]!r}; params cannot change "
-                f"(tried {value!r}). Log it under another key, or start a new run."
+                f"(tried {value!r}). Log it under another key, or start a new run (a nested "
+                "run per trial keeps them apart)."
             )
 
 

@@ -18,7 +18,8 @@ def _clean_tracking_state() -> Iterator[None]:
 
     while modelpack.active_run() is not None:
         modelpack.end_run()
-    _tracking._experiment_name = None
+    _tracking._active_experiment = None
+    _tracking._last_run = None
     modelpack.set_store_uri(None)
     _store.close_stores()
 

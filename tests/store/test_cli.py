@@ -21,13 +21,14 @@ def populated(tiny: Any) -> dict[str, str]:
     modelpack.set_experiment("taxi")
     ids = {}
     for name, alpha, rmse in [("lasso", "0.5", 7.5), ("ridge", "1.0", 5.25), ("lr", "0", 6.0)]:
-        with modelpack.start_run(name=name) as run:
+        with modelpack.start_run(run_name=name) as run:
             modelpack.log_params({"alpha": alpha})
             modelpack.log_metric("rmse", rmse)
             if name != "lasso":
                 modelpack.log_model(tiny[0], "model", registered_model_name="m")
         ids[name] = run.run_id
-    with modelpack.start_run(name="elsewhere", experiment="other"):
+    other = modelpack.set_experiment("other").experiment_id
+    with modelpack.start_run(run_name="elsewhere", experiment_id=other):
         pass
     return ids
 

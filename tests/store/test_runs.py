@@ -5,18 +5,26 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import modelpack
-from modelpack._store import FilterError, git_commit
-from modelpack.exceptions import ModelNotFoundError, StoreError
+from modelpack._store import FilterError, Run, get_store, git_commit
+from modelpack._tracking import create_experiment
+from modelpack.exceptions import ModelNotFoundError, ModelpackWarning, StoreError
 
 pytestmark = pytest.mark.filterwarnings("error")
 
 
+def _search(**kwargs: Any) -> list[Run]:
+    found = modelpack.search_runs(output_format="list", **kwargs)
+    assert isinstance(found, list)
+    return found
+
+
 def test_a_run_records_its_life(tmp_path: Path) -> None:
-    with modelpack.start_run(name="first", tags={"developer": "ana"}) as run:
+    with modelpack.start_run(run_name="first", tags={"developer": "ana"}) as run:
         assert modelpack.active_run() is run
         assert run.info.status == "RUNNING" and run.run_id == run.info.run_id
     assert modelpack.active_run() is None
@@ -62,17 +70,19 @@ def test_a_second_run_needs_nested() -> None:
         with modelpack.start_run(nested=True) as inner:
             assert modelpack.active_run() is inner
         assert modelpack.active_run() is outer
-    assert modelpack.get_run(inner.run_id).data.tags["modelpack.parentRunId"] == outer.run_id
+    assert modelpack.get_run(inner.run_id).data.tags["mlflow.parentRunId"] == outer.run_id
 
 
 def test_automatic_tags_source_user_and_commit() -> None:
     with modelpack.start_run() as run:
         pass
     tags = modelpack.get_run(run.run_id).data.tags
-    assert tags["modelpack.source.name"] == str(Path(sys.argv[0]).absolute())
-    assert tags.get("modelpack.user")
+    assert tags["mlflow.source.name"] == str(Path(sys.argv[0]).absolute())
+    assert tags["mlflow.source.type"] == "LOCAL"
+    assert tags.get("mlflow.user")
     expected = git_commit(Path(sys.argv[0]).absolute().parent)
-    assert tags.get("modelpack.source.git.commit") == expected
+    assert tags.get("mlflow.source.git.commit") == expected
+    assert tags["mlflow.runName"] == modelpack.get_run(run.run_id).info.run_name
 
 
 def _fake_repo(root: Path, head: str) -> None:
@@ -151,11 +161,11 @@ def test_experiments_group_runs() -> None:
     assert modelpack.set_experiment("nyc-taxi").experiment_id == exp.experiment_id
     with modelpack.start_run() as a:
         pass
-    with modelpack.start_run(experiment="other") as b:
+    with modelpack.start_run(experiment_id=create_experiment("other")) as b:
         pass
-    assert [r.run_id for r in modelpack.search_runs()] == [a.run_id]
-    assert [r.run_id for r in modelpack.search_runs(["other"])] == [b.run_id]
-    both = modelpack.search_runs(search_all_experiments=True)
+    assert [r.run_id for r in _search()] == [a.run_id]
+    assert [r.run_id for r in _search(experiment_names=["other"])] == [b.run_id]
+    both = _search(search_all_experiments=True)
     assert {r.run_id for r in both} == {a.run_id, b.run_id}
 
 
@@ -167,7 +177,7 @@ def _runs_for_search() -> dict[str, str]:
         ("c", "1.0", 5.0, "x"),
         ("d", "0.5", None, "x"),
     ]:
-        with modelpack.start_run(name=name, tags={"team": team}) as run:
+        with modelpack.start_run(run_name=name, tags={"team": team}) as run:
             modelpack.log_param("alpha", alpha)
             if rmse is not None:
                 modelpack.log_metric("rmse", rmse)
@@ -201,7 +211,7 @@ def _runs_for_search() -> dict[str, str]:
 def test_search_runs(filter_: str | None, order_by: list[str] | None, expected: list[str]) -> None:
     ids = _runs_for_search()
     names = {v: k for k, v in ids.items()}
-    found = modelpack.search_runs(filter=filter_, order_by=order_by)
+    found = _search(filter_string=filter_ or "", order_by=order_by)
     if order_by is None:
         assert sorted(names[r.run_id] for r in found) == sorted(expected)
     else:
@@ -210,7 +220,7 @@ def test_search_runs(filter_: str | None, order_by: list[str] | None, expected: 
 
 def test_search_runs_max_results_and_mlflow_shape() -> None:
     _runs_for_search()
-    best = modelpack.search_runs(order_by=["metrics.rmse ASC"], max_results=2)
+    best = _search(order_by=["metrics.rmse ASC"], max_results=2)
     assert len(best) == 2
     assert best[0].data.metrics["rmse"] == 5.0 and best[0].data.params["alpha"] == "1.0"
     row = best[0].to_row()
@@ -234,7 +244,7 @@ def test_search_runs_max_results_and_mlflow_shape() -> None:
 )  # fmt: skip
 def test_bad_filters_say_what_is_wrong(filter_: str, message: str) -> None:
     with pytest.raises(FilterError, match=message):
-        modelpack.search_runs(filter=filter_)
+        modelpack.search_runs(filter_string=filter_)
 
 
 def test_bad_order_by() -> None:
@@ -243,12 +253,15 @@ def test_bad_order_by() -> None:
 
 
 def test_unknown_run_and_experiment_say_what_exists() -> None:
-    with modelpack.start_run(name="only") as run:
+    with modelpack.start_run(run_name="only") as run:
         pass
     with pytest.raises(ModelNotFoundError, match=f"most recent: {run.run_id} \\(only\\)"):
         modelpack.get_run("0" * 32)
     with pytest.raises(ModelNotFoundError, match="Did you mean"):
         modelpack.get_run(run.run_id[:-1] + "x")
     modelpack.set_experiment("nyc-taxi")
-    with pytest.raises(ModelNotFoundError, match="experiments: Default, nyc-taxi.*nyc-taxi'"):
-        modelpack.search_runs(["nyc_taxi"])
+    # as in MLflow, an unknown experiment name finds nothing; the warning says what exists
+    with pytest.warns(ModelpackWarning, match="experiments: Default.*nyc-taxi.*nyc-taxi'"):
+        assert _search(experiment_names=["nyc_taxi"]) == []
+    with pytest.raises(ModelNotFoundError, match="experiments: Default.*nyc-taxi.*nyc-taxi'"):
+        get_store().get_experiment_by_name("nyc_taxi")
