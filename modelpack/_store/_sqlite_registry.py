@@ -25,7 +25,7 @@ __all__ = ["SqliteRegistry"]
 
 _VERSION_COLUMNS = (
     "name, version, creation_time, last_updated_time, current_stage, description, source, "
-    "run_id, storage_location, status"
+    "run_id, storage_location, status, run_link"
 )
 _MODEL_COLUMNS = "name, creation_time, last_updated_time, description"
 
@@ -69,6 +69,7 @@ class SqliteRegistry(RegistryStore):
                 run_id=row[7],
                 storage_location=str(self.artifact_root / row[8]),
                 status=row[9],
+                run_link=row[10],
                 tags=tags.get((row[0], row[1]), {}),
                 aliases=aliases.get((row[0], row[1]), []),
             )

@@ -43,7 +43,8 @@ class SqliteVersions(SqliteRegistry):
             )
             conn.execute(
                 "INSERT INTO model_versions (name, version, creation_time, last_updated_time, "
-                "description, source, run_id, storage_location) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "description, source, run_id, storage_location, run_link) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.name,
                     version,
@@ -53,6 +54,7 @@ class SqliteVersions(SqliteRegistry):
                     new.source,
                     new.run_id,
                     new.storage_location,
+                    new.run_link,
                 ),
             )
             conn.executemany(

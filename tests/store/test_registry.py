@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,9 @@ import pytest
 
 import modelpack
 from modelpack import _registry as registry
+from modelpack._client._registry import RegistryClient
 from modelpack._store import FilterError, RegistryValueError, get_store
+from modelpack._store._schema import MIGRATIONS
 from modelpack._uri import resolve_uri
 from modelpack.exceptions import ModelExistsError, ModelNotFoundError, StoreError
 
@@ -466,3 +469,30 @@ def test_latest_versions_stage_tags_and_descriptions(three_versions: list[str]) 
     updated = modelpack.update_registered_model("m", "first")
     assert updated.description == "first"
     assert modelpack.update_registered_model("m").description is None  # None clears, as MLflow
+
+
+def test_run_link_is_kept_and_a_store_from_before_it_gains_it(tmp_path: Path) -> None:
+    # a store written at schema version 2, the last without model_versions.run_link
+    db = tmp_path / "old-store" / "modelpack.db"
+    db.parent.mkdir()
+    conn = sqlite3.connect(db)
+    for number in (1, 2):
+        for statement in MIGRATIONS[number]:
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_version VALUES (?, 0)", (number,))
+    conn.execute(
+        "INSERT INTO registered_models (name, creation_time, last_updated_time, last_version) "
+        "VALUES ('old', 1, 1, 1)"
+    )
+    conn.execute(
+        "INSERT INTO model_versions (name, version, creation_time, last_updated_time, source, "
+        "storage_location) VALUES ('old', 1, 1, 1, 'runs:/r/model', 'r/model')"
+    )
+    conn.commit()
+    conn.close()
+    client = RegistryClient(str(db.parent))
+    assert client.get_model_version("old", 1).run_link is None
+    made = client.create_model_version("old", "models:/old/1", run_link="https://ci/runs/7")
+    assert (made.version, made.run_link) == (2, "https://ci/runs/7")
+    assert client.get_model_version("old", 2).run_link == "https://ci/runs/7"
+    assert client.copy_model_version("models:/old/2", "new").run_link == "https://ci/runs/7"
