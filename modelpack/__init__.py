@@ -15,6 +15,7 @@ from modelpack._version import __version__
 if TYPE_CHECKING:
     from modelpack import exceptions, pyfunc, serving, sklearn, xgboost
     from modelpack._api import load_model, log_model, save_model
+    from modelpack._autolog import autolog
     from modelpack._registry import (
         create_registered_model,
         delete_alias,
@@ -79,6 +80,7 @@ _LAZY: dict[str, str] = {
     "save_model": "modelpack._api:save_model",
     "load_model": "modelpack._api:load_model",
     "log_model": "modelpack._api:log_model",
+    "autolog": "modelpack._autolog:autolog",
     "set_store_uri": "modelpack._store:set_store_uri",
     "get_store_uri": "modelpack._store:get_store_uri",
     "start_run": "modelpack._tracking:start_run",

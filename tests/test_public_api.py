@@ -35,6 +35,7 @@ EXPECTED_PUBLIC = {
     "set_store_uri",
     "get_store_uri",
     # runs
+    "autolog",
     "start_run",
     "active_run",
     "end_run",
