@@ -156,6 +156,9 @@ _V2 = (
         SELECT run_id, 'mlflow.runName', run_name FROM runs WHERE run_name IS NOT NULL""",
 )
 
+# Version 3: a model version's run_link (MLflow's; a URL of the run, kept as given).
+_V3 = ("ALTER TABLE model_versions ADD COLUMN run_link TEXT",)
+
 #: version -> the statements that create it from the previous version
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2}
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2, 3: _V3}
 LATEST_VERSION = max(MIGRATIONS)
