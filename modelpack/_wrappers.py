@@ -95,7 +95,7 @@ def _generic(
         return name, {}
     flavor = get_flavor(name) if name else flavor_for_object(model)
     # A flavor declares the options its save takes; one that declares none takes none of them.
-    accepted: frozenset[str] = getattr(flavor, "save_options", frozenset())
+    accepted = flavor.save_options
     refused = sorted(set(given) - set(accepted))
     if refused:
         takes = ", ".join(sorted(accepted)) or "none of them"

@@ -74,6 +74,8 @@ class Flavor(ABC):
     extra: ClassVar[str | None] = None
     #: the module MLflow imports to load this flavor natively (written for MLflow only)
     mlflow_module: ClassVar[str | None] = None
+    #: the flavor options ``save`` reads that the generic ``modelpack.save_model`` may pass on
+    save_options: ClassVar[frozenset[str]] = frozenset()
 
     def can_save(self, obj: Any) -> bool:
         """True when this flavor is the natural one for ``obj`` (used by ``save_model``)."""

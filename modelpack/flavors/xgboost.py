@@ -50,6 +50,7 @@ class XGBoostFlavor(Flavor):
     name = "xgboost"
     extra = "xgboost"
     mlflow_module = "mlflow.xgboost"
+    save_options = frozenset({"model_format"})
 
     def can_save(self, obj: Any) -> bool:
         return type(obj).__module__.startswith("xgboost.")
