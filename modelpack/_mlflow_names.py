@@ -121,10 +121,6 @@ _NAMES: dict[str, dict[str, str]] = {
         "is_tracking_uri_set": "compare get_tracking_uri() with the URI you expect",
     },
     "mlflow.MlflowClient": {
-        "copy_model_version": (
-            "register the source version's storage location under the other name: "
-            "create_model_version(name, source=mv.source, run_id=mv.run_id)"
-        ),
         "get_model_version_stages": (
             'stages are fixed in modelpack: "None", "Staging", "Production", "Archived"'
         ),
@@ -135,6 +131,8 @@ _NAMES: dict[str, dict[str, str]] = {
         "log_outputs": _LOGGED_MODELS,
     },
     "mlflow.entities": {
+        "ExperimentTag": "an experiment's tags are a dict: experiment.tags",
+        "SourceType": 'where a run came from is its "mlflow.source.type" tag',
         "RunInputs": _DATASETS,
         "RunOutputs": _LOGGED_MODELS,
         "InputTag": _DATASETS,
@@ -153,6 +151,11 @@ _NAMES: dict[str, dict[str, str]] = {
         "ScorerVersion": _TRACING,
     },
     "mlflow.entities.model_registry": {
+        "ModelVersionTag": "a version's tags are a dict: model_version.tags",
+        "RegisteredModelTag": "a registered model's tags are a dict: registered_model.tags",
+        "RegisteredModelAlias": (
+            "a registered model's aliases are a dict alias -> version: registered_model.aliases"
+        ),
         "ModelVersionSearch": "search_model_versions returns ModelVersion objects",
         "RegisteredModelSearch": "search_registered_models returns RegisteredModel objects",
         "ModelVersionDeploymentJobState": "deployment jobs are a Databricks feature",

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from modelpack import exceptions as exc
 from modelpack.exceptions import MlflowException, ModelpackError, NotSupportedError, RestException
+
+
+@pytest.fixture(autouse=True)
+def _no_store_uri_leaks() -> Iterator[None]:
+    yield
+    from modelpack import _store
+
+    _store.set_store_uri(None)
+    _store.close_stores()
+
 
 # ---------------------------------------------------------------------------- error codes
 
@@ -140,3 +151,122 @@ def test_models_has_mlflows_signature_names(tmp_path: Path):
     assert info.model_uri == str(tmp_path / "m")
     with pytest.raises(exc.ModelNotFoundError):
         get_model_info(str(tmp_path / "absent"))
+
+
+# ------------------------------------------------------------------------- facade modules
+
+
+def test_mlflow_import_paths_give_modelpacks_objects():
+    import modelpack
+    import modelpack._store as store
+    import modelpack.client
+    import modelpack.tracking
+    from modelpack._client import Client
+    from modelpack.client import MlflowClient as from_client
+    from modelpack.entities import Metric, Param, RunTag, ViewType
+    from modelpack.entities.model_registry import ModelVersion, RegisteredModel
+    from modelpack.exceptions import MlflowException as from_exceptions
+    from modelpack.tracking import MlflowClient
+
+    assert MlflowClient is modelpack.tracking.MlflowClient is from_client is Client
+    assert from_exceptions is ModelpackError
+    assert (Metric, Param, RunTag, ViewType) == (
+        store.Metric,
+        store.Param,
+        store.RunTag,
+        store.ViewType,
+    )
+    assert (ModelVersion, RegisteredModel) == (store.ModelVersion, store.RegisteredModel)
+    assert ViewType.ALL == 3 and ViewType.ACTIVE_ONLY == 1  # MLflow's values
+    assert modelpack.tracking.set_tracking_uri is store.set_store_uri
+    assert modelpack.tracking.get_tracking_uri is store.get_store_uri
+    assert modelpack.tracking.get_registry_uri is store.get_store_uri
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        ("modelpack.tracking", "is_tracking_uri_set"),
+        ("modelpack.entities", "Span"),
+        ("modelpack.entities", "ExperimentTag"),
+        ("modelpack.entities.model_registry", "ModelVersionTag"),
+        ("modelpack.models", "evaluate"),
+        ("modelpack.models.signature", "set_signature"),
+    ],
+)
+def test_a_facade_module_names_the_modelpack_way_for_what_it_lacks(module: str, name: str):
+    import importlib
+
+    facade = importlib.import_module(module)
+    assert not hasattr(facade, name)
+    with pytest.raises(NotSupportedError, match=f"{module}.{name}"):
+        getattr(facade, name)
+    with pytest.raises(AttributeError, match="has no attribute") as info:
+        facade.no_such_name  # noqa: B018
+    assert not isinstance(info.value, NotSupportedError)
+
+
+# ------------------------------------------------------------------------------ the client
+
+
+def test_client_methods_mlflow_lacks_raise_not_supported():
+    from modelpack.tracking import MlflowClient
+
+    client = MlflowClient()
+    assert not hasattr(client, "start_trace")
+    with pytest.raises(NotSupportedError, match="MlflowClient.log_table"):
+        client.log_table  # noqa: B018
+    with pytest.raises(AttributeError, match="no attribute 'log_metirc'") as info:
+        client.log_metirc  # noqa: B018
+    assert not isinstance(info.value, NotSupportedError)
+
+
+def test_a_client_follows_the_store_set_after_it_was_made(tmp_path: Path):
+    import modelpack
+    from modelpack.tracking import MlflowClient, get_tracking_uri, set_tracking_uri
+
+    client = MlflowClient()
+    first, second = f"sqlite:///{tmp_path}/a.db", f"sqlite:///{tmp_path}/b.db"
+    set_tracking_uri(first)
+    assert client.tracking_uri == get_tracking_uri() == modelpack.get_store_uri() == first
+    client.create_experiment("in-a")
+    set_tracking_uri(second)
+    assert client.get_experiment_by_name("in-a") is None
+    pinned = MlflowClient(tracking_uri=first)
+    assert pinned.tracking_uri == first
+    assert pinned.get_experiment_by_name("in-a") is not None
+
+
+def test_a_separate_registry_uri_keeps_models_apart(tmp_path: Path):
+    from modelpack.tracking import MlflowClient, set_tracking_uri
+
+    set_tracking_uri(f"sqlite:///{tmp_path}/runs.db")
+    client = MlflowClient(registry_uri=f"sqlite:///{tmp_path}/registry.db")
+    client.create_registered_model("kept-apart")
+    assert client.get_registered_model("kept-apart").name == "kept-apart"
+    assert [m.name for m in MlflowClient().search_registered_models()] == []
+
+
+def test_store_errors_carry_mlflows_codes(tmp_path: Path):
+    from modelpack.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/store.db")
+    experiment_id = client.create_experiment("codes")
+    client.create_registered_model("m")
+    cases = [
+        (lambda: client.get_run("0" * 32), "RESOURCE_DOES_NOT_EXIST", 404),
+        (lambda: client.get_experiment("12345"), "RESOURCE_DOES_NOT_EXIST", 404),
+        (lambda: client.get_registered_model("absent"), "RESOURCE_DOES_NOT_EXIST", 404),
+        (lambda: client.get_model_version("m", "7"), "RESOURCE_DOES_NOT_EXIST", 404),
+        (lambda: client.create_experiment("codes"), "RESOURCE_ALREADY_EXISTS", 400),
+        (lambda: client.create_registered_model("m"), "RESOURCE_ALREADY_EXISTS", 400),
+        (
+            lambda: client.search_runs([experiment_id], filter_string="metrics.rmse <<< 1"),
+            "INVALID_PARAMETER_VALUE",
+            400,
+        ),
+    ]
+    for call, code, status in cases:
+        with pytest.raises(MlflowException) as info:
+            call()
+        assert (info.value.error_code, info.value.get_http_status_code()) == (code, status)
