@@ -9,26 +9,22 @@ effect. Where MLflow's module-level function differs from its client method
 with MLflow's signature. ``set_alias``/``delete_alias`` are modelpack's short names for
 ``set_registered_model_alias``/``delete_registered_model_alias``.
 
-Where a version's files live: a model logged in a run is referenced where it is; a model
-registered from a path outside the store is first copied in (atomically), so deleting or
-editing the original never changes a registered version. Version numbers start at 1, are
-never reused, and stay gap-free when processes register concurrently (the store allocates
-them under the database write lock).
+Where a version's files come from (a run, another version, a path copied into the store) is
+``_registry_files``'s part. Version numbers start at 1, are never reused, and stay gap-free
+when processes register concurrently (the store allocates them under the database write lock).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
-import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from modelpack._registry_files import storage_of, storage_of_source
 from modelpack._store import NewVersion, RegistryValueError, canonical_stage, get_store
-from modelpack._uri import model_version_for, parse_uri, resolve_in_store, resolve_uri
-from modelpack.exceptions import ModelNotFoundError
+from modelpack._uri import model_version_for, parse_uri
 
 if TYPE_CHECKING:
     from modelpack._store import ModelVersion, PagedList, RegisteredModel, Store
@@ -64,7 +60,6 @@ __all__ = [
     "update_registered_model",
 ]
 
-REGISTERED_DIR = "registered"
 _ALIAS = re.compile(r"[A-Za-z0-9_-]+")
 _T = TypeVar("_T")
 
@@ -144,68 +139,6 @@ def _all_pages(
     return found
 
 
-# ---------------------------------------------------------------------- where files live
-def _copy_into_store(store: Store, source: Path) -> str:
-    """Copy a model directory into the store; the rename makes it appear complete or not at all."""
-    folder = store.artifact_root / REGISTERED_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    key = uuid.uuid4().hex
-    tmp = folder / f".{key}.copying"
-    try:
-        shutil.copytree(source, tmp, ignore=shutil.ignore_patterns(".*.saving-*"))
-        os.replace(tmp, folder / key)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return f"{REGISTERED_DIR}/{key}"
-
-
-def _storage_of(store: Store, model_uri: str, runs: Store | None = None) -> tuple[str, str | None]:
-    """Where the version will load from (relative to the artifact root), and its run.
-
-    ``runs`` is the store ``runs:/`` URIs name (a client's tracking store may differ from its
-    registry store); the registry ``store`` by default.
-    """
-    from modelpack._manifest import read_manifest
-
-    parsed = parse_uri(model_uri)
-    if parsed.kind == "models":
-        existing = model_version_for(store, parsed)
-        return store.storage_location(Path(existing.storage_location)), existing.run_id
-    if parsed.kind == "runs":
-        path = resolve_in_store(runs or store, parsed)
-    else:
-        path = resolve_uri(parsed.raw)
-    if not (path / "MLmodel").is_file():
-        raise ModelNotFoundError(
-            f"{model_uri} is not a model directory (no MLmodel file in {path})", uri=model_uri
-        )
-    if parsed.kind == "runs":
-        return store.storage_location(path), parsed.run_id
-    run_id = read_manifest(path).run_id
-    location = store.storage_location(path)
-    if os.path.isabs(location):
-        location = _copy_into_store(store, path)
-    return location, run_id
-
-
-def _storage_of_source(store: Store, source: str, runs: Store) -> tuple[str, str | None]:
-    """:func:`_storage_of`, or the files of a version registered from the same ``source``.
-
-    MLflow scripts register further versions with ``create_model_version(name, v1.source)``;
-    that source may no longer resolve (a path copied in and since removed), but the version
-    that recorded it knows where its files are.
-    """
-    try:
-        return _storage_of(store, source, runs)
-    except ModelNotFoundError:
-        quoted = source.replace("'", "''")
-        same = store.search_model_versions(f"source_path = '{quoted}'", max_results=1)
-        if not same:
-            raise
-        return store.storage_location(Path(same[0].storage_location)), same[0].run_id
-
-
 def register_in_store(
     store: Store,
     model_uri: str,
@@ -217,7 +150,7 @@ def register_in_store(
 ) -> ModelVersion:
     """:func:`register_model` into a given store (``runs:/`` URIs read from ``runs``)."""
     name = check_model_name(name)
-    location, run_id = _storage_of(store, str(model_uri), runs)
+    location, run_id = storage_of(store, str(model_uri), runs)
     return store.create_model_version(
         NewVersion(
             name=name,
@@ -382,7 +315,7 @@ class Registry:
             Accepted for MLflow's signature; the version is ``READY`` on return.
         """
         store = self._registry_store
-        location, source_run = _storage_of_source(store, os.fspath(source), self._store)
+        location, source_run = storage_of_source(store, os.fspath(source), self._store)
         return store.create_model_version(
             NewVersion(
                 name=check_model_name(name),

@@ -1,0 +1,87 @@
+"""Where a registered version's files come from: a run, another version, or a path.
+
+A model logged in a run is referenced where it is; so is another registered version's
+model. A model directory outside the store is first copied into it (atomically), so deleting
+or editing the original never changes a registered version. Locations are recorded relative
+to the store's artifact root when inside it (``Store.storage_location``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from modelpack._uri import model_version_for, parse_uri, resolve_in_store, resolve_uri
+from modelpack.exceptions import ModelNotFoundError
+
+if TYPE_CHECKING:
+    from modelpack._store import Store
+
+__all__ = ["REGISTERED_DIR", "storage_of", "storage_of_source"]
+
+#: the folder under the artifact root holding models copied in from outside the store
+REGISTERED_DIR = "registered"
+
+
+def _copy_into_store(store: Store, source: Path) -> str:
+    """Copy a model directory into the store; the rename makes it appear complete or not at all."""
+    folder = store.artifact_root / REGISTERED_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    key = uuid.uuid4().hex
+    tmp = folder / f".{key}.copying"
+    try:
+        shutil.copytree(source, tmp, ignore=shutil.ignore_patterns(".*.saving-*"))
+        os.replace(tmp, folder / key)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return f"{REGISTERED_DIR}/{key}"
+
+
+def storage_of(store: Store, model_uri: str, runs: Store | None = None) -> tuple[str, str | None]:
+    """Where the version will load from (relative to the artifact root), and its run.
+
+    ``runs`` is the store ``runs:/`` URIs name (a client's tracking store may differ from its
+    registry store); the registry ``store`` by default.
+    """
+    from modelpack._manifest import read_manifest
+
+    parsed = parse_uri(model_uri)
+    if parsed.kind == "models":
+        existing = model_version_for(store, parsed)
+        return store.storage_location(Path(existing.storage_location)), existing.run_id
+    if parsed.kind == "runs":
+        path = resolve_in_store(runs or store, parsed)
+    else:
+        path = resolve_uri(parsed.raw)
+    if not (path / "MLmodel").is_file():
+        raise ModelNotFoundError(
+            f"{model_uri} is not a model directory (no MLmodel file in {path})", uri=model_uri
+        )
+    if parsed.kind == "runs":
+        return store.storage_location(path), parsed.run_id
+    run_id = read_manifest(path).run_id
+    location = store.storage_location(path)
+    if os.path.isabs(location):
+        location = _copy_into_store(store, path)
+    return location, run_id
+
+
+def storage_of_source(store: Store, source: str, runs: Store) -> tuple[str, str | None]:
+    """:func:`storage_of`, or the files of a version registered from the same ``source``.
+
+    MLflow scripts register further versions with ``create_model_version(name, v1.source)``;
+    that source may no longer resolve (a path copied in and since removed), but the version
+    that recorded it knows where its files are.
+    """
+    try:
+        return storage_of(store, source, runs)
+    except ModelNotFoundError:
+        quoted = source.replace("'", "''")
+        same = store.search_model_versions(f"source_path = '{quoted}'", max_results=1)
+        if not same:
+            raise
+        return store.storage_location(Path(same[0].storage_location)), same[0].run_id
