@@ -205,11 +205,20 @@ def _version_rows(versions: list[ModelVersion], as_json: bool) -> None:
     print_table(rows, ["version", "stage", "aliases", "created", "run_id", "description", "tags"])
 
 
-def _models_versions(args: argparse.Namespace) -> int:
-    from modelpack._registry import search_model_versions
+def _versions_of(name: str) -> list[ModelVersion]:
+    """Every version of ``name``, oldest first; an unknown name lists the registered ones."""
+    from modelpack._registry import get_registered_model, search_model_versions
 
+    get_registered_model(name)
+    quoted = name.replace("'", "''")
+    return search_model_versions(
+        filter_string=f"name = '{quoted}'", order_by=["version_number ASC"]
+    )
+
+
+def _models_versions(args: argparse.Namespace) -> int:
     _use_store(args)
-    _version_rows(search_model_versions(args.name), args.json)
+    _version_rows(_versions_of(args.name), args.json)
     return 0
 
 
@@ -232,13 +241,13 @@ def _models_alias(args: argparse.Namespace) -> int:
 
 
 def _models_stage(args: argparse.Namespace) -> int:
-    from modelpack._registry import search_model_versions, transition_model_version_stage
+    from modelpack._registry import transition_model_version_stage
 
     _use_store(args)
     transition_model_version_stage(
         args.name, args.version, args.stage, archive_existing_versions=args.archive_existing
     )
-    _version_rows(search_model_versions(args.name), args.json)
+    _version_rows(_versions_of(args.name), args.json)
     return 0
 
 
