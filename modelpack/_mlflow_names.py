@@ -84,9 +84,15 @@ _NAMES: dict[str, dict[str, str]] = {
         "flush_async_logging": _ASYNC,
         "gateway": _TRACING,
         "import_checkpoints": "log checkpoint files with log_artifacts",
+        "is_tracking_uri_set": "compare get_tracking_uri() with the URI you expect",
+        "delete_experiment_tag": "call MlflowClient().delete_experiment_tag(experiment_id, key)",
+        "get_parent_run": "call MlflowClient().get_parent_run(run_id)",
+        "restore_experiment": "call MlflowClient().restore_experiment(experiment_id)",
+        "restore_run": "call MlflowClient().restore_run(run_id)",
         "log_input": _DATASETS,
         "log_inputs": _DATASETS,
         "log_outputs": _LOGGED_MODELS,
+        "log_model_params": _LOGGED_MODELS,
         "load_table": _TABLES,
         "log_table": _TABLES,
         "log_stream": "write the stream to a file and log it with log_artifact",
@@ -129,6 +135,9 @@ _NAMES: dict[str, dict[str, str]] = {
         "log_stream": "write the stream to a file and log it with log_artifact",
         "log_inputs": _DATASETS,
         "log_outputs": _LOGGED_MODELS,
+        "log_model_params": _LOGGED_MODELS,
+        "log_model_artifact": _LOGGED_MODELS,
+        "log_model_artifacts": _LOGGED_MODELS,
     },
     "mlflow.entities": {
         "ExperimentTag": "an experiment's tags are a dict: experiment.tags",
@@ -217,7 +226,7 @@ _NAMES: dict[str, dict[str, str]] = {
 #: a word of the name -> the MLflow feature it belongs to, for every module
 _TOPICS: dict[str, str] = {
     **dict.fromkeys(
-        (
+        [
             "trace",
             "traces",
             "span",
@@ -239,7 +248,9 @@ _TOPICS: dict[str, str] = {
             "secret",
             "scorer",
             "judge",
-        ),
+            "session",
+            "sessions",
+        ],
         _TRACING,
     ),
     **dict.fromkeys(("dataset", "datasets"), _DATASETS),
