@@ -265,15 +265,9 @@ class TrackingClient(ClientBase):
         synchronous: bool | None = None,
     ) -> None:
         """Log ``Metric``, ``Param`` and ``RunTag`` entities in one write."""
-        values = [
-            Metric(
-                check_key(m.key),
-                metric_value(m.key, m.value),
-                now_ms() if m.timestamp is None else int(m.timestamp),
-                int(m.step or 0),
-            )
-            for m in metrics
-        ]
+        for key in {m.key for m in metrics}:
+            check_key(key)
+        values = [m if _clean(m) else _metric(m) for m in metrics]
         self._store.log_batch(
             run_id,
             params=_pairs(params, "params"),
@@ -353,6 +347,27 @@ class TrackingClient(ClientBase):
         with staged(artifact_file) as (path, folder):
             save_image(image, path)
             self._store.log_artifact(run_id, path, folder)
+
+
+def _clean(metric: Metric) -> bool:
+    """A metric that can go to the store as it is (the usual case: no copy per value)."""
+    return (
+        type(metric) is Metric
+        and type(metric.value) is float
+        and type(metric.timestamp) is int
+        and type(metric.step) is int
+    )
+
+
+def _metric(metric: Metric) -> Metric:
+    """Any metric-like object (MLflow's ``Metric`` too) with the store's types."""
+    timestamp = metric.timestamp
+    return Metric(
+        metric.key,
+        metric_value(metric.key, metric.value),
+        now_ms() if timestamp is None else int(timestamp),
+        int(metric.step or 0),
+    )
 
 
 def _pairs(items: Iterable[Param | RunTag], what: str) -> dict[str, str]:

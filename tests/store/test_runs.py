@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import modelpack
-from modelpack._store import FilterError, Run, get_store, git_commit
-from modelpack._tracking import create_experiment
-from modelpack.exceptions import ModelNotFoundError, ModelpackWarning, StoreError
+from modelpack._store import FilterError, Run, ViewType, get_store, git_commit
+from modelpack._store._schema import MIGRATIONS
+from modelpack._tracking import create_experiment, delete_run, delete_tag, last_active_run
+from modelpack.exceptions import (
+    MissingDependencyError,
+    ModelNotFoundError,
+    ModelpackWarning,
+    StoreError,
+)
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -265,3 +272,214 @@ def test_unknown_run_and_experiment_say_what_exists() -> None:
         assert _search(experiment_names=["nyc_taxi"]) == []
     with pytest.raises(ModelNotFoundError, match="experiments: Default.*nyc-taxi.*nyc-taxi'"):
         get_store().get_experiment_by_name("nyc_taxi")
+
+
+def test_resuming_a_run() -> None:
+    with modelpack.start_run(run_name="first") as run:
+        modelpack.log_param("alpha", 1)
+    ended = modelpack.get_run(run.run_id).info.end_time
+    with modelpack.start_run(run_id=run.run_id, tags={"again": "yes"}) as resumed:
+        assert resumed.run_id == run.run_id and resumed.info.status == "RUNNING"
+        assert resumed.info.run_name == "first" and resumed.info.end_time == ended
+        modelpack.log_metric("rmse", 1.0)
+    back = modelpack.get_run(run.run_id)
+    assert back.info.status == "FINISHED" and back.data.tags["again"] == "yes"
+    assert back.data.params == {"alpha": "1"} and back.data.metrics == {"rmse": 1.0}
+    with pytest.raises(ModelNotFoundError, match="no run with id 'nope'"):
+        modelpack.start_run(run_id="nope")
+    delete_run(run.run_id)
+    with pytest.raises(StoreError, match="is deleted; restore it"):
+        modelpack.start_run(run_id=run.run_id)
+    assert modelpack.active_run() is None
+
+
+def test_names_descriptions_and_parents() -> None:
+    with modelpack.start_run(description="baseline") as run:
+        pass
+    data = modelpack.get_run(run.run_id)
+    assert data.data.tags["mlflow.note.content"] == "baseline"
+    assert data.info.run_name and data.data.tags["mlflow.runName"] == data.info.run_name
+    with pytest.raises(StoreError, match="give the description once"):
+        modelpack.start_run(description="a", tags={"mlflow.note.content": "b"})
+    # an explicit parent without an active run: tagged, not nested
+    with modelpack.start_run(parent_run_id=run.run_id) as child:
+        pass
+    assert modelpack.get_run(child.run_id).data.tags["mlflow.parentRunId"] == run.run_id
+    with modelpack.start_run() as outer:
+        with pytest.raises(StoreError, match="is not the active run"):
+            modelpack.start_run(nested=True, parent_run_id=run.run_id)
+        with modelpack.start_run(nested=True, parent_run_id=outer.run_id) as inner:
+            pass
+    assert modelpack.get_run(inner.run_id).data.tags["mlflow.parentRunId"] == outer.run_id
+    children = _search(filter_string=f"tags.mlflow.parentRunId = '{outer.run_id}'")
+    assert [r.run_id for r in children] == [inner.run_id]
+    roots = _search(filter_string="tags.mlflow.parentRunId IS NULL")
+    assert {r.run_id for r in roots} == {run.run_id, outer.run_id}
+
+
+def test_last_active_run() -> None:
+    assert last_active_run() is None
+    with modelpack.start_run() as run:
+        modelpack.log_param("alpha", 1)
+        current = last_active_run()
+        assert current is not None and current.data.params == {"alpha": "1"}
+    ended = last_active_run()
+    assert ended is not None and ended.info.run_id == run.run_id
+    assert ended.info.status == "FINISHED"
+
+
+def test_deleted_runs_leave_searches() -> None:
+    with modelpack.start_run(run_name="kept"):
+        pass
+    with modelpack.start_run(run_name="mistake") as mistake:
+        modelpack.log_metric("rmse", 0.0)
+    delete_run(mistake.run_id)
+    assert [r.info.run_name for r in _search()] == ["kept"]
+    gone = _search(run_view_type=ViewType.DELETED_ONLY)
+    assert [r.info.run_name for r in gone] == ["mistake"]
+    assert len(_search(run_view_type=ViewType.ALL)) == 2
+    assert modelpack.get_run(mistake.run_id).info.lifecycle_stage == "deleted"
+
+
+def test_logging_to_a_run_by_id_and_deleting_tags() -> None:
+    with modelpack.start_run() as first:
+        modelpack.set_tag("temporary", "x")
+        delete_tag("temporary")
+    with modelpack.start_run():
+        modelpack.log_params({"alpha": 1}, run_id=first.run_id)
+        modelpack.log_metric("rmse", 2.0, run_id=first.run_id, synchronous=True)
+        modelpack.log_metrics({"mae": 1.0}, run_id=first.run_id, step=3)
+    data = modelpack.get_run(first.run_id).data
+    assert data.params == {"alpha": "1"} and data.metrics == {"rmse": 2.0, "mae": 1.0}
+    assert "temporary" not in data.tags
+
+
+def test_system_metrics_are_not_recorded() -> None:
+    with pytest.warns(ModelpackWarning, match="no system metrics"):
+        modelpack.start_run(log_system_metrics=True)
+    modelpack.end_run()
+
+
+def test_search_runs_frame() -> None:
+    ids = _runs_for_search()
+    with modelpack.start_run(run_name="open") as open_run:
+        frame = modelpack.search_runs(order_by=["metrics.rmse ASC"])
+    import pandas as pd
+
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns[:6]) == [
+        "run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time",
+    ]  # fmt: skip
+    assert {"metrics.rmse", "params.alpha", "tags.team", "tags.mlflow.runName"} <= set(
+        frame.columns
+    )
+    # missing rmse last, the newer of those first
+    assert list(frame["run_id"]) == [ids["c"], ids["a"], ids["b"], open_run.run_id, ids["d"]]
+    assert str(frame["start_time"].dtype).startswith("datetime64")
+    assert frame["end_time"].isna().tolist() == [False, False, False, True, False]
+    assert str(frame["start_time"].dt.tz) == "UTC"
+    assert frame["metrics.rmse"].dtype == "float64" and frame["metrics.rmse"].isna().sum() == 2
+    assert frame["params.alpha"].isna().sum() == 1  # the open run has no alpha
+    assert frame.iloc[0]["tags.mlflow.runName"] == "c"
+    empty = modelpack.search_runs(filter_string="metrics.rmse > 100")
+    assert list(empty.columns) == list(frame.columns[:6]) and len(empty) == 0
+
+
+def test_search_runs_arguments() -> None:
+    with pytest.raises(StoreError, match="not both"):
+        modelpack.search_runs(experiment_ids=["0"], experiment_names=["Default"])
+    with pytest.raises(ValueError, match="'pandas' or 'list'"):
+        modelpack.search_runs(output_format="table")
+    with modelpack.start_run() as run:
+        pass
+    assert [r.run_id for r in _search(experiment_ids=["0"])] == [run.run_id]
+    assert [r.run_id for r in _search(experiment_names=["Default"])] == [run.run_id]
+    assert [r.run_id for r in _search(max_results=1)] == [run.run_id]
+
+
+def test_a_frame_needs_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(MissingDependencyError, match="output_format='list'.*pip install pandas"):
+        modelpack.search_runs()
+    assert _search() == []
+
+
+@pytest.mark.mlflow
+def test_the_frame_has_mlflows_columns_and_dtypes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)  # MLflow writes artifacts under the working directory
+
+    def session(tool: Any) -> Any:
+        with tool.start_run(run_name="a"):
+            tool.log_param("alpha", "0.1")
+            tool.log_metric("rmse", 1.5)
+            tool.set_tag("team", "x")
+        with tool.start_run(run_name="b"):
+            tool.log_metric("mae", 2.0)
+        tool.start_run(run_name="open")
+        frame = tool.search_runs(order_by=["attributes.run_name ASC"])
+        empty = tool.search_runs(filter_string="metrics.rmse > 100")
+        tool.end_run()
+        return frame, empty
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # MLflow's own deprecation warnings
+            theirs, theirs_empty = session(mlflow)
+    finally:
+        mlflow.set_tracking_uri(None)
+    ours, ours_empty = session(modelpack)
+    for a, b in ((ours, theirs), (ours_empty, theirs_empty)):
+        # MLflow reads the git commit only with GitPython installed; modelpack always does
+        columns = sorted(c for c in b.columns if c != "tags.mlflow.source.git.commit")
+        assert sorted(c for c in a.columns if c != "tags.mlflow.source.git.commit") == columns
+        assert list(a.columns[:6]) == list(b.columns[:6])
+        assert {c: str(a[c].dtype) for c in columns} == {c: str(b[c].dtype) for c in columns}
+    keep = ["status", "params.alpha", "metrics.rmse", "metrics.mae", "tags.team"]
+    assert ours[keep].astype(str).values.tolist() == theirs[keep].astype(str).values.tolist()
+    assert ours["end_time"].isna().tolist() == theirs["end_time"].isna().tolist()
+
+
+def test_a_store_written_before_mlflows_tag_names(tmp_path: Path) -> None:
+    """Schema version 1 recorded modelpack.* tags; opening the store renames them."""
+    import sqlite3
+
+    from modelpack._store import set_store_uri
+
+    folder = tmp_path / "old-store"
+    folder.mkdir()
+    conn = sqlite3.connect(folder / "modelpack.db")
+    for statement in MIGRATIONS[1]:
+        conn.execute(statement)
+    conn.execute("INSERT INTO schema_version VALUES (1, 0)")
+    conn.execute(
+        "INSERT INTO runs (run_id, experiment_id, run_name, status, start_time, user_id, "
+        "artifact_location) VALUES ('r1', 0, 'old', 'FINISHED', 1, 'ana', '0/r1')"
+    )
+    conn.executemany(
+        "INSERT INTO run_tags VALUES ('r1', ?, ?)",
+        [
+            ("modelpack.source.name", "/src/train.py"),
+            ("modelpack.user", "ana"),
+            ("modelpack.parentRunId", "r0"),
+            ("modelpack.source.git.commit", "a" * 40),
+            ("team", "ml"),
+        ],
+    )
+    conn.commit()
+    conn.close()
+    set_store_uri(folder)
+    tags = modelpack.get_run("r1").data.tags
+    assert tags == {
+        "mlflow.source.name": "/src/train.py",
+        "mlflow.source.type": "LOCAL",
+        "mlflow.user": "ana",
+        "mlflow.parentRunId": "r0",
+        "mlflow.source.git.commit": "a" * 40,
+        "mlflow.runName": "old",
+        "team": "ml",
+    }
+    assert get_store().get_experiment("0").last_update_time is not None
