@@ -55,13 +55,20 @@ def _config(
     batch_max_latency_ms: float,
     max_body_mb: float,
     access_log: bool,
+    max_cells: int | None = None,
+    max_header_kb: float | None = None,
+    keep_alive_timeout: float | None = None,
+    request_timeout: float | None = None,
 ) -> AppConfig:
+    """The app's settings; limits not given come from their environment variables."""
+    from modelpack.serving import _limits
     from modelpack.serving._app import AppConfig
 
     if batch_max_size < 1:
         raise ValueError(f"batch_max_size must be at least 1, got {batch_max_size}")
     if batch_max_latency_ms < 0 or max_body_mb <= 0:
         raise ValueError("batch_max_latency_ms must be >= 0 and max_body_mb > 0")
+    header_kb = _limits.setting("max_header_kb", max_header_kb, _limits.DEFAULT_MAX_HEADER_KB)
     return AppConfig(
         name=name or default_name[0],
         version=default_name[1] if not name else None,
@@ -70,6 +77,14 @@ def _config(
         batch_max_latency_ms=batch_max_latency_ms,
         max_body_bytes=int(max_body_mb * _MIB),
         access_log=access_log,
+        max_cells=max(1, int(_limits.setting("max_cells", max_cells, _limits.DEFAULT_MAX_CELLS))),
+        max_header_bytes=max(1024, int(header_kb * 1024)),
+        keep_alive_timeout=_limits.setting(
+            "keep_alive_timeout", keep_alive_timeout, _limits.DEFAULT_KEEP_ALIVE_TIMEOUT
+        ),
+        request_timeout=_limits.setting(
+            "request_timeout", request_timeout, _limits.DEFAULT_REQUEST_TIMEOUT
+        ),
     )
 
 
@@ -81,6 +96,7 @@ def create_app(
     batch_max_size: int = 64,
     batch_max_latency_ms: float = 0.0,
     max_body_mb: float = 64.0,
+    max_cells: int | None = None,
     access_log: bool = True,
 ) -> ScoringApp:
     """Build the scoring ASGI app for one model.
@@ -102,6 +118,10 @@ def create_app(
         only for requests already received; batches still grow under load.
     max_body_mb : float
         Request bodies larger than this (MiB) are refused with 413 while they stream in.
+    max_cells : int, optional
+        Most cells (rows x columns; a row counts at least one) one request may decode to;
+        more is refused with 413, before the data is built where the format allows.
+        Default: ``MODELPACK_SERVE_MAX_CELLS``, else 1,000,000.
     access_log : bool
         Write one JSON line per request to standard error.
 
@@ -130,6 +150,7 @@ def create_app(
         batch_max_latency_ms=batch_max_latency_ms,
         max_body_mb=max_body_mb,
         access_log=access_log,
+        max_cells=max_cells,
     )
     return ScoringApp(model, config)
 
@@ -152,13 +173,22 @@ def serve(
     batch_max_size: int = 64,
     batch_max_latency_ms: float = 0.0,
     max_body_mb: float = 64.0,
+    max_cells: int | None = None,
+    max_header_kb: float | None = None,
+    keep_alive_timeout: float | None = None,
+    request_timeout: float | None = None,
     access_log: bool = True,
 ) -> None:
     """Serve a model over HTTP until interrupted (what ``modelpack serve`` runs).
 
     Binds ``host:port`` first, loads the model in each of ``workers`` processes, and starts
-    listening only once every worker has loaded it. The other parameters are those of
-    :func:`create_app`.
+    listening only once every worker has loaded it. ``max_header_kb`` caps a request's line
+    and headers (431 beyond; default 64), ``keep_alive_timeout`` closes a connection idle
+    that many seconds (default 5), ``request_timeout`` answers 408 and closes a connection
+    whose request has not fully arrived that many seconds after its first byte (default 30).
+    Each one not given is read from ``MODELPACK_SERVE_MAX_HEADER_KB``,
+    ``MODELPACK_SERVE_KEEP_ALIVE_TIMEOUT`` or ``MODELPACK_SERVE_REQUEST_TIMEOUT``. The other
+    parameters are those of :func:`create_app`.
     """
     import functools
     import logging
@@ -181,6 +211,10 @@ def serve(
         batch_max_latency_ms=batch_max_latency_ms,
         max_body_mb=max_body_mb,
         access_log=access_log,
+        max_cells=max_cells,
+        max_header_kb=max_header_kb,
+        keep_alive_timeout=keep_alive_timeout,
+        request_timeout=request_timeout,
     )
     sock = bind(host, port)
     try:

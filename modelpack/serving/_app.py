@@ -19,13 +19,20 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from modelpack._version import __version__
-from modelpack.exceptions import SchemaError
 from modelpack.serving import _v2
 from modelpack.serving._batching import Batcher, run_one
-from modelpack.serving._errors import HTTPError
+from modelpack.serving._errors import HTTPError, model_error
+from modelpack.serving._frames import parse_csv, parse_parquet
+from modelpack.serving._http import REFUSED
+from modelpack.serving._limits import (
+    DEFAULT_KEEP_ALIVE_TIMEOUT,
+    DEFAULT_MAX_CELLS,
+    DEFAULT_MAX_HEADER_KB,
+    DEFAULT_REQUEST_TIMEOUT,
+)
 from modelpack.serving._metrics import Metrics
 from modelpack.serving._output import dumps, encode_predictions
-from modelpack.serving._payload import Inputs, parse_csv, parse_json, parse_parquet
+from modelpack.serving._payload import Inputs, parse_json
 
 if TYPE_CHECKING:
     from modelpack.pyfunc import PyFuncModel
@@ -51,6 +58,14 @@ class AppConfig:
     max_body_bytes: int = 64 * _MIB
     access_log: bool = True
     metrics_dir: str | None = None
+    #: most cells (rows x columns) one request may decode to; refused with 413 beyond
+    max_cells: int = DEFAULT_MAX_CELLS
+    #: the request line and headers of one request, at most (431 beyond); for the server
+    max_header_bytes: int = int(DEFAULT_MAX_HEADER_KB * 1024)
+    #: seconds an idle connection stays open, between requests and before the first one
+    keep_alive_timeout: float = DEFAULT_KEEP_ALIVE_TIMEOUT
+    #: seconds a request's head and body may take to arrive, from its first byte (408 beyond)
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
 
 
 def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
@@ -156,7 +171,10 @@ class ScoringApp:
             status, body, ctype = await handler(scope, receive, *args)
             headers[0] = (b"content-type", ctype)
         except Exception as exc:
-            if not isinstance(exc, HTTPError):
+            if isinstance(exc, RecursionError):  # never a traceback per request
+                log.warning("a request to %s recursed without end; answered 400", path)
+                exc = HTTPError(400, "BAD_REQUEST", "the request is nested too deeply to read")
+            elif not isinstance(exc, HTTPError):
                 log.exception("internal error while answering %s %s", scope["method"], path)
                 exc = HTTPError(500, "INTERNAL_ERROR", "internal server error; see the server log")
             status = exc.status
@@ -225,7 +243,8 @@ class ScoringApp:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                raise HTTPError(400, "BAD_REQUEST", "the client disconnected", close=True)
+                status = scope.get(REFUSED, 400)  # the protocol may have answered already
+                raise HTTPError(status, "BAD_REQUEST", "the client disconnected", close=True)
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
@@ -242,7 +261,7 @@ class ScoringApp:
             ok, value = run_one(self.model.predict, inputs)
             self.metrics.observe_batch(1, inputs.rows)
         if not ok:
-            raise _model_error(value)
+            raise model_error(value, inputs.data, inputs.note)
         return value
 
     # ------------------------------------------------------------------ MLflow protocol
@@ -260,13 +279,14 @@ class ScoringApp:
         if mime not in _PARSERS:
             raise _unsupported(mime)
         body = await self._read_body(scope, receive)
-        schema = self.model.input_schema
+        schema, cells = self.model.input_schema, self.config.max_cells
         if mime == "application/json":
-            inputs = parse_json(body, schema)
+            inputs = parse_json(body, schema, max_cells=cells)
         elif mime == "text/csv":
-            inputs = parse_csv(body, schema)
+            inputs = parse_csv(body, schema, max_cells=cells)
         else:
-            inputs = parse_parquet(body)
+            limit = self.config.max_body_bytes
+            inputs = parse_parquet(body, schema, max_cells=cells, max_bytes=limit)
         out = await self._predict(inputs)
         return 200, encode_predictions(out), JSON
 
@@ -320,7 +340,8 @@ class ScoringApp:
                 f"unsupported content type {mime!r}: infer requests are application/json "
                 "(the binary tensor extension is not supported)",
             )
-        inputs, doc = _v2.infer_inputs(await self._read_body(scope, receive), self.model)
+        body = await self._read_body(scope, receive)
+        inputs, doc = _v2.infer_inputs(body, self.model, max_cells=self.config.max_cells)
         out = await self._predict(inputs)
         response = _v2.infer_response(out, doc, self.model, self.config.name, self.config.version)
         return 200, dumps(response), JSON
@@ -361,15 +382,6 @@ def _too_large(limit: int) -> HTTPError:
         "per request or raise the limit (--max-body-mb)",
         close=True,
     )
-
-
-def _model_error(e: BaseException) -> HTTPError:
-    if isinstance(e, SchemaError):
-        return HTTPError(400, "INVALID_PARAMETER_VALUE", str(e))
-    log.error("the model raised an exception", exc_info=e)
-    text = str(e).strip().splitlines()
-    detail = f": {text[0][:200]}" if text else ""
-    return HTTPError(500, "MODEL_ERROR", f"the model raised {type(e).__name__}{detail}")
 
 
 def _log_writer() -> Callable[[bytes], Any]:

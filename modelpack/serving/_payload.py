@@ -4,23 +4,23 @@ JSON bodies hold exactly one of ``dataframe_split``, ``dataframe_records``, ``in
 ``inputs``, plus optional ``params``. Tabular forms become a dict of columns (plain Python
 lists), which ``PyFuncModel.predict`` checks against the signature exactly as it does
 in-process, without building a DataFrame unless the model consumes one; arrays become numpy
-arrays. CSV and Parquet bodies are read with pandas. Each parsed request carries a batch key:
+arrays. (CSV and Parquet bodies are ``_frames``' job.) Each parsed request carries a batch key:
 requests with equal keys have the same layout and may be merged into one ``predict`` call.
+
+Every parser keeps to ``max_cells`` (see ``_limits``): it refuses with 413 before building what
+the body would decode to whenever the format says the size up front, and checks the exact
+count once parsed. Anything a client can send ends as a result or an :class:`HTTPError`.
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from modelpack._optional import require
-from modelpack.exceptions import MissingDependencyError
 from modelpack.serving._errors import HTTPError, bad_request
+from modelpack.serving._limits import DEFAULT_MAX_CELLS, check_cells, check_json_values
 
 if TYPE_CHECKING:
     from modelpack._signature import Schema
@@ -30,10 +30,9 @@ __all__ = [
     "Inputs",
     "array_inputs",
     "columns_inputs",
+    "check_python_columns",
     "params_key",
-    "parse_csv",
     "parse_json",
-    "parse_parquet",
 ]
 
 PAYLOAD_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -49,6 +48,8 @@ class Inputs:
     #: requests with equal keys may be merged into one predict call; None: never merged
     key: tuple[Any, ...] | None
     params: dict[str, Any] | None = None
+    #: what the client may have meant, added to an error about this input
+    note: str = ""
 
 
 _KINDS: dict[type, str] = {dict: "an object", list: "a list", str: "a string"}
@@ -62,8 +63,9 @@ def params_key(params: dict[str, Any] | None) -> bytes:
     return orjson.dumps(params, option=orjson.OPT_SORT_KEYS) if params else b""
 
 
-def parse_json(body: bytes, schema: Schema | None) -> Inputs:
+def parse_json(body: bytes, schema: Schema | None, *, max_cells: int = DEFAULT_MAX_CELLS) -> Inputs:
     """Parse an ``application/json`` scoring request."""
+    check_json_values(body, max_cells)
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as e:
@@ -85,7 +87,13 @@ def parse_json(body: bytes, schema: Schema | None) -> Inputs:
             f"params must be a JSON object of parameter names to values, not {_kind(params)}"
         )
     key = found[0]
-    inputs = _PARSERS[key](doc[key], schema, key)
+    inputs = _PARSERS[key](doc[key], schema, key, max_cells)
+    data = inputs.data
+    if type(data) is dict:
+        check_cells(inputs.rows, len(data), max_cells, key)
+        check_python_columns(data, schema)
+    else:
+        check_cells(data.size, 1, max_cells, key)
     inputs.params = params or None
     if inputs.key is not None and params:
         inputs.key = (*inputs.key, params_key(params))
@@ -104,7 +112,7 @@ def columns_inputs(cols: dict[str, Any], what: str) -> Inputs:
     return Inputs(cols, rows, ("columns", *cols))
 
 
-def _records_to_columns(records: list[Any], what: str) -> dict[str, list[Any]]:
+def _records_to_columns(records: list[Any], what: str, max_cells: int) -> Inputs:
     for i, record in enumerate(records):
         if type(record) is not dict:
             raise bad_request(
@@ -113,25 +121,42 @@ def _records_to_columns(records: list[Any], what: str) -> dict[str, list[Any]]:
     keys = list(records[0])
     if all(len(r) == len(keys) for r in records):
         try:  # the usual case: every record has the same keys
-            return {k: [r[k] for r in records] for k in keys}
+            return columns_inputs({k: [r[k] for r in records] for k in keys}, what)
         except KeyError:
             pass
     union: dict[str, None] = {}
     for record in records:
         union.update(dict.fromkeys(record))
-    # a key absent from a record is a missing value there, as in-process
-    return {k: [r.get(k) for r in records] for k in union}
+    # Records with few keys each but many different ones would make a table far larger
+    # than the body: refuse before building it.
+    check_cells(len(records), len(union), max_cells, what)
+    # a key absent from a record is a missing value there, as in-process (and in MLflow)
+    inputs = columns_inputs({k: [r.get(k) for r in records] for k in union}, what)
+    inputs.note = _missing_keys(records, union)
+    return inputs
 
 
-def _records(value: Any, schema: Schema | None, what: str) -> Inputs:
+def _missing_keys(records: list[dict[str, Any]], union: dict[str, None]) -> str:
+    for i, record in enumerate(records):
+        missing = [k for k in union if k not in record]
+        if missing:
+            names = ", ".join(map(repr, missing[:5])) + (", ..." if len(missing) > 5 else "")
+            return (
+                f"the records do not all have the same keys: record {i} has no {names} "
+                "(a missing key is read as a null)"
+            )
+    return ""
+
+
+def _records(value: Any, schema: Schema | None, what: str, max_cells: int) -> Inputs:
     if not isinstance(value, list):
         raise bad_request(f"{what} must be a list of JSON objects, one per row; got {_kind(value)}")
     if not value:
         raise bad_request(f"{what} holds no rows")
-    return columns_inputs(_records_to_columns(value, what), what)
+    return _records_to_columns(value, what, max_cells)
 
 
-def _split(value: Any, schema: Schema | None, what: str) -> Inputs:
+def _split(value: Any, schema: Schema | None, what: str, max_cells: int) -> Inputs:
     if not isinstance(value, dict) or not isinstance(value.get("data"), list):
         raise bad_request(
             f"{what} must be an object with 'columns' (names) and 'data' (a list of rows)"
@@ -141,7 +166,7 @@ def _split(value: Any, schema: Schema | None, what: str) -> Inputs:
         raise bad_request(f"unknown key(s) in {what}: {', '.join(sorted(extra))}")
     columns = value.get("columns")
     if columns is None:
-        return _rows(value["data"], schema, f"{what}.data")
+        return _rows(value["data"], schema, f"{what}.data", max_cells)
     if not isinstance(columns, list) or len(set(map(str, columns))) != len(columns):
         raise bad_request(f"{what}.columns must be a list of distinct column names")
     return _named_rows(value["data"], [str(c) for c in columns], f"{what}.data")
@@ -161,14 +186,14 @@ def _named_rows(rows: list[Any], names: list[str], what: str) -> Inputs:
     return Inputs(cols, len(rows), ("columns", *cols))
 
 
-def _rows(rows: Any, schema: Schema | None, what: str) -> Inputs:
+def _rows(rows: Any, schema: Schema | None, what: str, max_cells: int) -> Inputs:
     """Unnamed rows: named by the signature's columns, or read as an array."""
     if not isinstance(rows, list):
         raise bad_request(f"{what} must be a list of rows; got {_kind(rows)}")
     if not rows:
         raise bad_request(f"{what} holds no rows")
     if all(type(r) is dict for r in rows):
-        return columns_inputs(_records_to_columns(rows, what), what)
+        return _records_to_columns(rows, what, max_cells)
     if schema is not None and schema.has_names and not schema.is_tensor:
         names = schema.names
         if len(names) == 1 and not any(isinstance(r, (list, dict)) for r in rows):
@@ -183,7 +208,7 @@ def array_inputs(values: Any, what: str, dtype: Any = None) -> Inputs:
 
     try:
         arr = np.asarray(values, dtype=dtype)
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, OverflowError) as e:
         raise bad_request(
             f"{what} cannot be read as an array (rows of different lengths?): {e}"
         ) from None
@@ -193,9 +218,9 @@ def array_inputs(values: Any, what: str, dtype: Any = None) -> Inputs:
     return Inputs(arr, len(arr), key)
 
 
-def _inputs(value: Any, schema: Schema | None, what: str) -> Inputs:
+def _inputs(value: Any, schema: Schema | None, what: str, max_cells: int) -> Inputs:
     if isinstance(value, list):
-        return _rows(value, schema, what)
+        return _rows(value, schema, what, max_cells)
     if not isinstance(value, dict) or not value:
         raise bad_request(
             f"{what} must be an object of columns or a list of rows; got {_kind(value)}"
@@ -214,53 +239,71 @@ def _inputs(value: Any, schema: Schema | None, what: str) -> Inputs:
     return columns_inputs({str(k): v for k, v in value.items()}, what)
 
 
+# --------------------------------------------------------------- values predict can't take
+_NUMERIC = frozenset(("double", "float", "long", "integer"))
+_INT64_MAX = 2**63 - 1
+_typed: tuple[Any, list[tuple[str, str]]] = (None, [])
+
+
+def _typed_columns(schema: Schema) -> list[tuple[str, str]]:
+    """(name, type) of the schema's numeric and boolean columns, cached for the last schema."""
+    global _typed
+    if _typed[0] is not schema:
+        columns = [(c.name, c.type) for c in schema.columns() if c.name is not None]
+        _typed = (schema, [(n, t) for n, t in columns if t in _NUMERIC or t == "boolean"])
+    return _typed[1]
+
+
+def check_python_columns(cols: Any, schema: Schema | None) -> None:
+    """Refuse values that no column of the signature's numeric or boolean type can take.
+
+    ``cols`` is a dict of lists (from JSON) or a DataFrame, whose object columns are checked
+    the same way (a Parquet column of booleans and nulls reads as one).
+
+    A column of nulls only, a null in a boolean column, booleans and nulls in a number column
+    and an integer beyond the 64-bit range (JSON allows up to 2**64 - 1) are client mistakes;
+    each is refused with 400 naming the column. predict's own checks recurse without end on
+    these (``_enforce._coerce``); until they refuse them themselves, the server does, at the
+    cost of two C-level passes over each number column.
+    """
+    if schema is None or schema.is_tensor:
+        return
+    for name, kind in _typed_columns(schema):
+        col = cols.get(name)
+        if type(col) is not list:
+            if getattr(getattr(col, "dtype", None), "kind", None) != "O":
+                continue  # typed values: predict's checks handle them
+            col = col.tolist()
+        if not col:
+            continue
+        if None in col:
+            if kind == "boolean":
+                raise _unfit(name, kind, f"row {col.index(None)} is null")
+            present = [v for v in col if v is not None]
+            if not present:
+                raise _unfit(name, kind, "every row is null")
+            if all(type(v) is bool for v in present):
+                raise _unfit(name, kind, "it holds booleans and nulls")
+        elif kind == "boolean":
+            continue
+        try:
+            suspect = max(col) > _INT64_MAX  # C speed; a large float is no integer
+        except TypeError:  # nulls or mixed types: look value by value
+            suspect = True
+        if suspect:
+            row = next((i for i, v in enumerate(col) if type(v) is int and v > _INT64_MAX), -1)
+            if row >= 0:
+                why = f"row {row} holds {col[row]}, beyond the 64-bit integer range"
+                raise _unfit(name, kind, why)
+
+
+def _unfit(name: str, kind: str, why: str) -> HTTPError:
+    return HTTPError(400, "INVALID_PARAMETER_VALUE", f"column {name!r} expects {kind}, but {why}")
+
+
 _PARSERS = {
     "dataframe_records": _records,
     "dataframe_split": _split,
     "instances": _rows,
     "inputs": _inputs,
 }
-
-
-# ----------------------------------------------------------------------- CSV and Parquet
-@contextmanager
-def _refused_without_library(what: str) -> Iterator[None]:
-    """Answer 415, naming the extra, when a library that reads ``what`` bodies is missing.
-
-    pandas and pyarrow ship with the ``serve`` extra; a server installed without them still
-    answers JSON.
-    """
-    try:
-        yield
-    except MissingDependencyError as e:
-        message = f"this server cannot read {what}: {e}"
-        raise HTTPError(415, "UNSUPPORTED_MEDIA_TYPE", message) from None
-
-
-def parse_csv(body: bytes, schema: Schema | None) -> Inputs:
-    """Parse a ``text/csv`` body (a header row, then one row per line)."""
-    with _refused_without_library("CSV"):
-        pd = require("pandas", "serve", purpose="reading CSV request bodies")
-
-    # String columns are read as text, so "007" stays "007" rather than becoming 7.
-    dtype = {c.name: str for c in schema.columns() if c.type == "string"} if schema else {}
-    try:
-        frame = pd.read_csv(io.BytesIO(body), dtype=dtype or None)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
-        raise HTTPError(400, "MALFORMED_REQUEST", f"cannot read the body as CSV: {e}") from None
-    if not len(frame):
-        raise bad_request("the CSV body holds no rows")
-    return Inputs(frame, len(frame), None)
-
-
-def parse_parquet(body: bytes) -> Inputs:
-    """Parse an ``application/vnd.apache.parquet`` body."""
-    with _refused_without_library("Parquet"):
-        pd = require("pandas", "serve", purpose="reading Parquet request bodies")
-        require("pyarrow", "serve", purpose="reading Parquet request bodies")  # pandas' engine
-
-    try:
-        frame = pd.read_parquet(io.BytesIO(body))
-    except Exception as e:  # pyarrow raises its own error types
-        raise HTTPError(400, "MALFORMED_REQUEST", f"cannot read the body as Parquet: {e}") from None
-    return Inputs(frame, len(frame), None)

@@ -15,6 +15,7 @@ import orjson
 
 from modelpack._signature import TensorSpec
 from modelpack.serving._errors import HTTPError, bad_request
+from modelpack.serving._limits import DEFAULT_MAX_CELLS, check_json_values, too_many_cells
 from modelpack.serving._payload import Inputs, params_key
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ _DATATYPES = {
     "float64": "FP64",
 }
 _NUMPY = {v: k for k, v in _DATATYPES.items()}
+#: numpy's limit; a shape with more dimensions is refused before numpy sees it
+_MAX_DIMS = 64
 _COLUMN_DATATYPES = {
     "boolean": "BOOL",
     "integer": "INT32",
@@ -102,14 +105,18 @@ def _as_array(data: Any, datatype: str, where: str) -> np.ndarray:
                 raise bad_request(f"{where} is BYTES, so its data must be strings")
             return arr
         arr = np.asarray(data)
-    except ValueError as e:
+    except (ValueError, TypeError, OverflowError) as e:
         raise bad_request(f"{where}: data cannot be read as a tensor ({e})") from None
     want = np.dtype(_NUMPY[datatype])
     if arr.dtype == want or not arr.size:
         return arr.astype(want, copy=False)
     kind = arr.dtype.kind
     if want.kind == "f" and kind in "iuf":
-        return arr.astype(want)
+        try:
+            with np.errstate(over="raise"):
+                return arr.astype(want)
+        except FloatingPointError:
+            raise bad_request(f"{where}: values outside the range of {datatype}") from None
     if want.kind in "iu" and kind in "iuf":
         info = np.iinfo(want)
         integral = kind != "f" or bool(np.all(arr == np.trunc(arr)))
@@ -124,18 +131,37 @@ def _found(arr: np.ndarray) -> str:
     )
 
 
-def _tensor(tensor: Any, index: int) -> tuple[str, np.ndarray]:
+def _shape(tensor: dict[str, Any], where: str, max_cells: int) -> list[int]:
+    """The declared shape, refused unless it is a list of at most 64 sizes within the limit."""
+    shape = _field(tensor, "shape", list, where)
+    if len(shape) > _MAX_DIMS:
+        raise bad_request(f"{where}: shape has {len(shape)} dimensions; at most {_MAX_DIMS}")
+    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape):
+        raise bad_request(
+            f"{where}: shape must be a list of non-negative integers; got {shape!s:.200}"
+        )
+    for i, size in enumerate(shape):
+        if size > max_cells:  # never valid, even beside a 0 that makes the product small
+            raise bad_request(
+                f"{where}: dimension {i} of the shape is {size:,}, more than the limit of "
+                f"{max_cells:,} values per request"
+            )
+    cells = prod(shape)
+    if cells > max_cells:
+        raise too_many_cells(f"{where} holds {cells:,} values (shape {shape})", max_cells)
+    return shape
+
+
+def _tensor(tensor: Any, index: int, max_cells: int) -> tuple[str, np.ndarray]:
     if not isinstance(tensor, dict):
         raise bad_request(f"inputs[{index}] must be an object with name, shape, datatype and data")
     name = _field(tensor, "name", str, f"inputs[{index}]")
-    where = f"input {name!r}"
-    shape = _field(tensor, "shape", list, where)
-    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape):
-        raise bad_request(f"{where}: shape must be a list of non-negative integers; got {shape}")
+    where = f"input {name!r:.100}"
+    shape = _shape(tensor, where, max_cells)
     datatype = _field(tensor, "datatype", str, where)
     if datatype != "BYTES" and datatype not in _NUMPY:
         raise bad_request(
-            f"{where}: unknown datatype {datatype!r}; expected one of "
+            f"{where}: unknown datatype {datatype!r:.40}; expected one of "
             f"{', '.join([*_NUMPY, 'BYTES'])}"
         )
     arr = _as_array(_field(tensor, "data", list, where), datatype, where)
@@ -176,15 +202,21 @@ def _array(arr: np.ndarray) -> Inputs:
     return Inputs(arr, len(arr) if arr.ndim else 0, key)
 
 
-def infer_inputs(body: bytes, model: PyFuncModel) -> tuple[Inputs, dict[str, Any]]:
+def infer_inputs(
+    body: bytes, model: PyFuncModel, *, max_cells: int = DEFAULT_MAX_CELLS
+) -> tuple[Inputs, dict[str, Any]]:
     """Parse ``POST /v2/models/{name}/infer``; returns the inputs and the request document."""
+    check_json_values(body, max_cells)
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as e:
         raise HTTPError(400, "MALFORMED_REQUEST", f"the body is not valid JSON: {e}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("inputs"), list) or not doc["inputs"]:
         raise bad_request("the body must be a JSON object with a non-empty 'inputs' list")
-    tensors = [_tensor(t, i) for i, t in enumerate(doc["inputs"])]
+    tensors = [_tensor(t, i, max_cells) for i, t in enumerate(doc["inputs"])]
+    cells = sum(arr.size for _, arr in tensors)
+    if cells > max_cells:
+        raise too_many_cells(f"the inputs hold {cells:,} values", max_cells)
     if len({n for n, _ in tensors}) != len(tensors):
         raise bad_request("two inputs have the same name")
     schema = model.input_schema
@@ -241,11 +273,11 @@ def infer_response(
         outputs = [_output(_output_name(model), out)]
     wanted = doc.get("outputs")
     if isinstance(wanted, list) and wanted:
-        names = {o.get("name") for o in wanted if isinstance(o, dict)}
+        names = {str(o.get("name")) for o in wanted if isinstance(o, dict)}
         missing = names - {o["name"] for o in outputs}
         if missing:
             raise bad_request(
-                f"unknown output(s) {', '.join(map(repr, sorted(map(str, missing))))}; this "
+                f"unknown output(s) {', '.join(map(repr, sorted(missing)))}; this "
                 f"model gives {', '.join(o['name'] for o in outputs)}"
             )
         outputs = [o for o in outputs if o["name"] in names]

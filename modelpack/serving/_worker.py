@@ -16,30 +16,10 @@ import time
 from typing import Any
 
 from modelpack.serving._app import AppConfig, ScoringApp
-from modelpack.serving._sockets import BACKLOG, nodelay
+from modelpack.serving._http import protocol_class
+from modelpack.serving._sockets import BACKLOG
 
 __all__ = ["uvicorn_server", "worker_main"]
-
-
-def _protocol_class() -> type:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
-    class Protocol(HttpToolsProtocol):
-        #: open connections in this process; the batcher reads it to know who may still send
-        open = 0
-
-        def connection_made(self, transport: Any) -> None:
-            sock = transport.get_extra_info("socket")
-            if sock is not None:
-                nodelay(sock)
-            Protocol.open += 1
-            super().connection_made(transport)
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            Protocol.open -= 1
-            super().connection_lost(exc)
-
-    return Protocol
 
 
 def uvicorn_server(app: ScoringApp, *, channel: socket.socket | None = None) -> Any:
@@ -52,7 +32,10 @@ def uvicorn_server(app: ScoringApp, *, channel: socket.socket | None = None) -> 
         loop = "uvloop"
     except ImportError:
         loop = "asyncio"
-    protocol = _protocol_class()
+    limits = app.config
+    protocol = protocol_class(
+        max_header_bytes=limits.max_header_bytes, request_timeout=limits.request_timeout
+    )
     app.connections = lambda: protocol.open  # type: ignore[attr-defined]
     config = uvicorn.Config(
         app,
@@ -65,6 +48,7 @@ def uvicorn_server(app: ScoringApp, *, channel: socket.socket | None = None) -> 
         proxy_headers=False,
         server_header=False,
         backlog=BACKLOG,
+        timeout_keep_alive=limits.keep_alive_timeout,  # type: ignore[arg-type]  # any seconds
         timeout_graceful_shutdown=10,
     )
     if channel is None:

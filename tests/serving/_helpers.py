@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,10 +92,15 @@ class Server:
 
 
 def start_server(
-    model: str | Path, log_path: Path, *args: str, wait: bool = True, port: int | None = None
+    model: str | Path,
+    log_path: Path,
+    *args: str,
+    wait: bool = True,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> Server:
     port = port or free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "modelpack", "serve", str(model), "--port", str(port), *args],
@@ -167,3 +173,98 @@ def call_asgi(
     start, *bodies = sent
     head = {k.decode(): v.decode() for k, v in start["headers"]}
     return Response(start["status"], head, b"".join(m.get("body", b"") for m in bodies))
+
+
+# ------------------------------------------------------------------ raw sockets, memory
+def exchange(
+    port: int, send: bytes | Callable[[socket.socket], None], *, timeout: float = 60.0
+) -> bytes:
+    """Send raw bytes (or run ``send`` on the socket), then read until the server closes.
+
+    A server that refuses a request may close while the client is still sending; that is
+    not an error here, the answer it sent first is what counts.
+    """
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        try:
+            if callable(send):
+                send(sock)
+            else:
+                sock.sendall(send)
+        except OSError:  # reset by the server after its answer
+            pass
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_response(raw: bytes) -> Response:
+    """The first HTTP response in ``raw``."""
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", len(rest)))
+    return Response(status, headers, rest[:length])
+
+
+def reset_peak_memory(pid: int) -> None:
+    """Start measuring a process's peak resident memory (VmHWM) from now (Linux)."""
+    with open(f"/proc/{pid}/clear_refs", "w") as f:
+        f.write("5")
+
+
+def memory_mib(pid: int) -> dict[str, int]:
+    """The resident (VmRSS) and peak resident (VmHWM) memory of a process, in MiB (Linux)."""
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0]) // 1024
+    return out
+
+
+# ------------------------------------------------------------------------------ models
+def save_taxi_model(path: Path, taxi: Any, taxi_dv_lr: Any) -> Path:
+    """The taxi model (DictVectorizer preprocessor + LinearRegression) saved at ``path``."""
+    import modelpack
+
+    frame, _, _ = taxi
+    dv, lr = taxi_dv_lr
+    modelpack.save_model(lr, path, preprocessor=dv, input_example=frame.head(3))
+    return path
+
+
+def save_numeric_model(path: Path) -> Path:
+    """A LinearRegression on a ``double`` column ``a`` and a ``long`` column ``b``."""
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    import modelpack
+
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.5, 4.0], "b": [1, 2, 3, 5]})
+    model = LinearRegression().fit(frame, [1.0, 2.0, 3.0, 4.0])
+    modelpack.save_model(model, path, input_example=frame.head(2))
+    return path
+
+
+def save_tensor_model(path: Path) -> Path:
+    """A LinearRegression on a float64 tensor of shape (-1, 3)."""
+    import numpy as np
+    from sklearn.linear_model import LinearRegression
+
+    import modelpack
+
+    x = np.arange(30, dtype=np.float64).reshape(10, 3) % 7
+    modelpack.save_model(LinearRegression().fit(x, x.sum(axis=1)), path, input_example=x[:2])
+    return path

@@ -1,0 +1,166 @@
+"""The HTTP/1.1 connection: uvicorn's httptools protocol with limits and JSON refusals.
+
+uvicorn's protocol has no limit on a request's head for httptools (its ``h11`` option has one,
+but h11 is the slow parser), closes an idle keep-alive connection only after a first request,
+has no deadline for a request that arrives a byte at a time, and answers a malformed request
+with a plain-text 400. This subclass adds, per connection:
+
+* a cap on the request line and headers (``max_header_bytes``): bytes are fed to the parser
+  only up to the cap, and a head that has not ended by then gets 431, so a 128 MiB header is
+  never parsed (httptools collects a header value by concatenation);
+* the keep-alive timeout from the moment the connection opens, not only between requests;
+* a request deadline (``request_timeout``) from a request's first byte until its body has
+  been received: a client sending too slowly gets 408 and the connection is closed;
+* JSON for every answer the protocol gives itself, in the MLflow error format
+  (``{"error_code": "BAD_REQUEST", "message": ...}``), as the app answers.
+
+Each connection also gets TCP_NODELAY and is counted (the batcher reads the count).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import orjson
+
+from modelpack.serving._sockets import nodelay
+
+__all__ = ["REFUSED", "protocol_class", "refusal"]
+
+#: scope key: the status this module answered a request with while the app read its body
+REFUSED = "modelpack.refused"
+
+_REASONS = {400: b"Bad Request", 408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
+
+
+def refusal(status: int, code: str, message: str) -> bytes:
+    """A complete HTTP response refusing a request with a JSON body; the connection closes."""
+    body = orjson.dumps({"error_code": code, "message": message})
+    return b"".join(
+        [
+            b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b"Error")),
+            b"content-type: application/json\r\n",
+            b"content-length: %d\r\n" % len(body),
+            b"connection: close\r\n\r\n",
+            body,
+        ]
+    )
+
+
+def protocol_class(*, max_header_bytes: int, request_timeout: float) -> type:
+    """uvicorn's httptools protocol with the limits above (one class per server)."""
+    import logging
+
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    log = logging.getLogger("modelpack.serving")
+    header_kb = f"{max_header_bytes / 1024:g} KiB"
+
+    class Protocol(HttpToolsProtocol):
+        #: open connections in this process; the batcher reads it to know who may still send
+        open = 0
+
+        # ------------------------------------------------------------ connection
+        def connection_made(self, transport: Any) -> None:
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                nodelay(sock)
+            Protocol.open += 1
+            self._in_head = True  # between requests, or reading a request's line and headers
+            self._head = 0  # bytes of the current head so far
+            self._deadline: Any = None  # the current request's timer
+            super().connection_made(transport)
+            # uvicorn arms the idle timer only after a response; a client that connects and
+            # sends nothing is idle too
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            Protocol.open -= 1
+            self._stop_deadline()
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            if self._in_head:
+                if self._deadline is None:
+                    self._deadline = self.loop.call_later(request_timeout, self._timed_out)
+                room = max_header_bytes - self._head
+                if len(data) > room:
+                    return self._past_cap(data, room)
+                self._head += len(data)
+            super().data_received(data)
+
+        def _past_cap(self, data: bytes, room: int) -> None:
+            """Feed what fits under the header cap; refuse if the head has not ended there."""
+            self._head = max_header_bytes
+            if room > 0:
+                super().data_received(data[:room])
+                if self.transport.is_closing():
+                    return
+            if self._in_head and self._head >= max_header_bytes:
+                log.warning("refused a request whose headers passed %s (431)", header_kb)
+                return self._refuse(
+                    431,
+                    "REQUEST_HEADER_FIELDS_TOO_LARGE",
+                    f"the request line and headers are larger than {header_kb}; send smaller "
+                    "headers or raise the limit (--max-header-kb)",
+                )
+            self.data_received(data[room:])  # the body, or the next request
+
+        # ------------------------------------------------------------ parser callbacks
+        def on_headers_complete(self) -> None:
+            self._in_head = False
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            self._stop_deadline()
+            self._in_head, self._head = True, 0
+
+        # ------------------------------------------------------------ refusals
+        def send_400_response(self, msg: str) -> None:
+            # called while uvicorn handles the parser's error: name what the parser found
+            error = sys.exc_info()[1]
+            detail = str(error).strip() if error is not None else ""
+            self._refuse(400, "BAD_REQUEST", f"malformed HTTP request: {detail or msg}")
+
+        def _refuse(self, status: int, code: str, message: str) -> None:
+            self._stop_deadline()
+            cycle = self.cycle
+            if cycle is not None and not cycle.response_complete:
+                # the app, if it is reading this request's body, sees a disconnect and logs
+                # the answer given here
+                cycle.scope[REFUSED] = status  # type: ignore[literal-required]
+                cycle.disconnected = True
+                cycle.message_event.set()
+            if not self.transport.is_closing():
+                self.transport.write(refusal(status, code, message))
+                self.transport.close()
+
+        def _timed_out(self) -> None:
+            self._deadline = None
+            cycle = self.cycle
+            if cycle is not None and not cycle.response_complete:
+                if cycle.response_started:
+                    return  # the app is answering already
+                if self._in_head:  # a pipelined request waits for the one before it
+                    self._deadline = self.loop.call_later(request_timeout, self._timed_out)
+                    return
+            log.warning(
+                "closed a connection whose request took over %g s to arrive", request_timeout
+            )
+            self._refuse(
+                408,
+                "REQUEST_TIMEOUT",
+                f"the request did not arrive within {request_timeout:g} s of its first byte; "
+                "send it faster or raise the limit (--request-timeout)",
+            )
+
+        def _stop_deadline(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+    return Protocol
