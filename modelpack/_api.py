@@ -94,6 +94,8 @@ def log_model(
     serialization_format: str | None = None,
     metadata: Mapping[str, Any] | None = None,
     registered_model_name: str | None = None,
+    artifact_path: str | None = None,
+    await_registration_for: int = 300,
 ) -> ModelInfo:
     """Log any supported model into the active run (or a run of its own).
 
@@ -106,6 +108,11 @@ def log_model(
         ``runs:/<run_id>/<name>``.
     registered_model_name : str, optional
         Also register the logged model as the next version of this name.
+    artifact_path : str, optional
+        MLflow's older spelling of ``name``; when given, it names the model's path and
+        ``name`` must be left at its default (or equal it).
+    await_registration_for : int
+        Accepted for MLflow's sake and unused: registration is complete when this returns.
 
     Returns
     -------

@@ -41,7 +41,17 @@ COMMON = (
 )
 #: what the wrappers call the model they save
 MODEL_PARAMETERS = ("model", "sk_model", "xgb_model", "python_model")
-_PLACEMENT = ("path", "name", "overwrite", "registered_model_name", "flavor")
+#: where ``log_model`` puts a model inside its run unless told otherwise
+DEFAULT_NAME = "model"
+_PLACEMENT = (
+    "path",
+    "name",
+    "artifact_path",
+    "overwrite",
+    "registered_model_name",
+    "await_registration_for",
+    "flavor",
+)
 _NOT_FLAVOR_OPTIONS = frozenset((*COMMON, *MODEL_PARAMETERS, *_PLACEMENT))
 
 
@@ -64,10 +74,22 @@ def log_as(flavor: str | None, arguments: Mapping[str, Any]) -> ModelInfo:
     model, options = _options(flavor, arguments)
     return log_model_with(
         model,
-        str(arguments["name"]),
+        _artifact_name(arguments["name"], arguments["artifact_path"]),
         options,
         registered_model_name=arguments["registered_model_name"],
     )
+
+
+def _artifact_name(name: str, artifact_path: str | None) -> str:
+    """``name``, or MLflow's older ``artifact_path`` spelling of it when that is given."""
+    if artifact_path is None:
+        return str(name)
+    if name not in (DEFAULT_NAME, artifact_path):
+        raise TypeError(
+            f"log_model got name={name!r} and artifact_path={artifact_path!r}; they are the "
+            "same setting (artifact_path is MLflow's older spelling): give only one"
+        )
+    return str(artifact_path)
 
 
 def _options(flavor: str | None, arguments: Mapping[str, Any]) -> tuple[Any, SaveOptions]:

@@ -66,6 +66,8 @@ def log_model(
     code_paths: list[str] | None = None,
     metadata: Mapping[str, Any] | None = None,
     registered_model_name: str | None = None,
+    artifact_path: str | None = None,
+    await_registration_for: int = 300,
 ) -> ModelInfo:
     """Log a fitted scikit-learn estimator into the active run (or a run of its own).
 

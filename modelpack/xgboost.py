@@ -51,6 +51,8 @@ def log_model(
     code_paths: list[str] | None = None,
     metadata: Mapping[str, Any] | None = None,
     registered_model_name: str | None = None,
+    artifact_path: str | None = None,
+    await_registration_for: int = 300,
 ) -> ModelInfo:
     """Log an XGBoost model into the active run (or a run of its own).
 

@@ -34,6 +34,18 @@ EXPECTED_PUBLIC = {
     # the store
     "set_store_uri",
     "get_store_uri",
+    "set_tracking_uri",
+    "get_tracking_uri",
+    "set_registry_uri",
+    "get_registry_uri",
+    # experiments
+    "create_experiment",
+    "get_experiment",
+    "get_experiment_by_name",
+    "search_experiments",
+    "delete_experiment",
+    "set_experiment_tag",
+    "set_experiment_tags",
     # runs
     "autolog",
     "start_run",
@@ -50,6 +62,17 @@ EXPECTED_PUBLIC = {
     "get_run",
     "get_metric_history",
     "search_runs",
+    "delete_run",
+    "delete_tag",
+    "last_active_run",
+    # artifacts
+    "log_artifact",
+    "log_artifacts",
+    "log_text",
+    "log_dict",
+    "log_figure",
+    "log_image",
+    "get_artifact_uri",
     "Run",
     "Experiment",
     "Metric",
@@ -73,12 +96,26 @@ EXPECTED_PUBLIC = {
     "set_alias",
     "delete_alias",
     "transition_model_version_stage",
+    "rename_registered_model",
+    "create_model_version",
+    "copy_model_version",
+    "set_registered_model_alias",
+    "delete_registered_model_alias",
+    "get_model_version_download_uri",
     "ModelVersion",
     "RegisteredModel",
+    # the client (MlflowClient is the same class, by its MLflow name)
+    "Client",
+    "MlflowClient",
     # batch scoring
     "predict_file",
     "spark_udf",
     # submodules
+    "artifacts",
+    "client",
+    "entities",
+    "models",
+    "tracking",
     "exceptions",
     "pyfunc",
     "serving",
@@ -101,6 +138,14 @@ def test_public_name_resolves(name: str) -> None:
 def test_unknown_attribute() -> None:
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         modelpack.nope  # noqa: B018
+
+
+def test_an_mlflow_name_modelpack_lacks_says_so() -> None:
+    from modelpack.exceptions import NotSupportedError
+
+    with pytest.raises(NotSupportedError, match=r"mlflow\.evaluate.*modelpack does not implement"):
+        modelpack.evaluate  # noqa: B018
+    assert not hasattr(modelpack, "evaluate")  # still an AttributeError for probing tools
 
 
 def test_import_is_light() -> None:

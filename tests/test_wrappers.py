@@ -33,7 +33,7 @@ WRAPPERS = {f"{k}.save_model": v for k, v in SAVES.items()} | {
     f"{k}.log_model": v for k, v in LOGS.items()
 }
 SAVE_ONLY = {"path", "overwrite"}
-LOG_ONLY = {"name", "registered_model_name"}
+LOG_ONLY = {"name", "registered_model_name", "artifact_path", "await_registration_for"}
 
 
 def _params(fn: Callable[..., Any]) -> dict[str, inspect.Parameter]:
@@ -210,3 +210,33 @@ def test_log_wrappers_pass_name_and_registration(
     ((seen, name, options, registered),) = calls
     assert (seen, name, registered) == (model, "sub/dir", "taxi")
     assert options.metadata == {"k": 1} and options.overwrite is False
+
+
+@pytest.mark.parametrize("flavor", list(LOGS))
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({}, "model"),
+        ({"name": "m1"}, "m1"),
+        ({"artifact_path": "models_mlflow"}, "models_mlflow"),  # MLflow's older spelling
+        ({"name": "same", "artifact_path": "same"}, "same"),
+    ],
+    ids=["default", "name", "artifact_path", "both-equal"],
+)
+def test_log_wrappers_take_mlflows_artifact_path(
+    flavor: str, given: dict[str, str], expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import modelpack._tracking
+
+    names: list[str] = []
+    monkeypatch.setattr(
+        modelpack._tracking, "log_model_with", lambda model, name, *a, **k: names.append(name)
+    )
+    LOGS[flavor](lambda df: df, **given)
+    assert names == [expected]
+
+
+@pytest.mark.parametrize("flavor", list(LOGS))
+def test_name_and_a_different_artifact_path_is_an_error(flavor: str) -> None:
+    with pytest.raises(TypeError, match="give only one"):
+        LOGS[flavor](lambda df: df, "a", artifact_path="b")

@@ -111,11 +111,12 @@ def _runs_list(args: argparse.Namespace) -> int:
 
     _use_store(args)
     runs = search_runs(
-        args.experiment,
-        args.filter,
+        experiment_names=args.experiment,
+        filter_string=args.filter or "",
         order_by=args.order_by,
         max_results=args.max_results,
         search_all_experiments=not args.experiment,
+        output_format="list",
     )
     names = {e.experiment_id: e.name for e in get_store().list_experiments()}
     rows = []
