@@ -6,11 +6,14 @@ Accepted forms::
     runs:/<run_id>/<artifact path>
     models:/<name>/<version>   models:/<name>@<alias>   models:/<name>/latest
     models:/<name>/<stage>     (Staging, Production, Archived, None)
+    s3://<bucket>/<path>   gs://...   abfs://...   (any scheme fsspec implements)
 
 Every loader, the CLI and the server resolve through :func:`resolve_uri`. This module owns
 URI resolution: ``runs:/`` and ``models:/`` are looked up through the store's public interface
 (``modelpack._store``), which never imports this module. The store is imported on first use,
-so parsing and resolving a plain path do not load it.
+so parsing and resolving a plain path do not load it. A remote model directory (``s3://``
+and the other storage schemes, also as a run's artifact root or a version's storage
+location) resolves to a verified local copy in the download cache of ``modelpack._storage``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,10 @@ __all__ = ["ModelURI", "model_version_for", "parse_uri", "resolve_in_store", "re
 
 @dataclass(frozen=True)
 class ModelURI:
-    """A parsed model URI. ``kind`` is ``path``, ``runs`` or ``models``."""
+    """A parsed model URI. ``kind`` is ``path``, ``runs``, ``models`` or ``remote``.
+
+    For ``remote`` (``s3://bucket/model``, ``gs://...``), ``path`` is the whole URI.
+    """
 
     raw: str
     kind: str
@@ -66,12 +72,27 @@ def parse_uri(uri: str | os.PathLike[str]) -> ModelURI:
         return ModelURI(raw, "path", path=unquote(parsed.path) or ".")
     scheme = urlparse(raw).scheme
     if len(scheme) > 1:  # one letter is a Windows drive
+        if _is_remote(raw):
+            return ModelURI(raw, "remote", path=raw)
         raise _bad(
             raw,
-            f"unknown scheme {scheme!r}; use a path, file://, runs:/ or models:/ "
-            "(remote stores: point the store URI at them, see modelpack.set_store_uri)",
+            f"unknown scheme {scheme!r}; use a path, file://, runs:/, models:/, s3:// or "
+            "another storage scheme (gs://, abfs://: pip install fsspec and its package)",
         )
     return ModelURI(raw, "path", path=raw)
+
+
+def _is_remote(location: str) -> bool:
+    """True for a storage URI (``s3://``, ``gs://``, ...), which the download cache resolves."""
+    from modelpack._storage import is_remote_scheme, scheme_of
+
+    return is_remote_scheme(scheme_of(location))
+
+
+def _fetch(location: str) -> Path:
+    from modelpack._storage import fetch_model
+
+    return fetch_model(location)
 
 
 def _parse_models(raw: str) -> ModelURI:
@@ -116,6 +137,8 @@ def resolve_uri(uri: str | os.PathLike[str]) -> Path:
                 uri=parsed.raw,
             )
         return path.absolute()
+    if parsed.kind == "remote":
+        return _fetch(parsed.raw)
     from modelpack._store import get_store
 
     return resolve_in_store(get_store(), parsed)
@@ -127,6 +150,8 @@ def resolve_in_store(store: Store, uri: ModelURI) -> Path:
         assert uri.run_id is not None and uri.path is not None
         return _run_model_dir(store, uri.run_id, uri.path, raw=uri.raw)
     version = model_version_for(store, uri)
+    if _is_remote(version.storage_location):
+        return _fetch(version.storage_location)
     path = Path(version.storage_location)
     if not (path / "MLmodel").is_file():
         raise ModelNotFoundError(
@@ -151,8 +176,10 @@ def model_version_for(store: Store, uri: ModelURI) -> ModelVersion:
 
 def _run_model_dir(store: Store, run_id: str, path: str, *, raw: str) -> Path:
     run = store.get_run(run_id)
-    root = Path(run.info.artifact_uri)
     rel = PurePosixPath(path)
+    if _is_remote(run.info.artifact_uri) and ".." not in rel.parts and not rel.is_absolute():
+        return _fetch(f"{run.info.artifact_uri.rstrip('/')}/{rel.as_posix()}")
+    root = Path(run.info.artifact_uri)
     target = root.joinpath(*rel.parts)
     if ".." in rel.parts or rel.is_absolute() or not target.is_dir():
         models = ", ".join(run.logged_models) or "none"
