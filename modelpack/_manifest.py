@@ -24,6 +24,10 @@ Bumping the format version
 from __future__ import annotations
 
 import datetime as _dt
+import errno
+import hashlib
+import os
+import stat
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,14 +41,20 @@ from modelpack.exceptions import ManifestError
 
 __all__ = [
     "FORMAT_VERSION",
+    "MAX_MANIFEST_BYTES",
     "MLMODEL_FILE",
     "Manifest",
     "PreprocessorInfo",
+    "parse_manifest",
     "read_manifest",
+    "read_manifest_bytes",
     "write_manifest",
 ]
 
 MLMODEL_FILE = "MLmodel"
+#: the largest MLmodel read (1 MiB; real ones are a few KiB even with large signatures), so a
+#: hostile manifest cannot exhaust memory; ``MODELPACK_MAX_MANIFEST_BYTES`` raises it
+MAX_MANIFEST_BYTES = 1 << 20
 FORMAT_VERSION = 1
 _FORMAT_CHANGES = {1: "first version: preprocessor, files digests, format_version, version"}
 # Version 0 means "no modelpack block": a directory written by MLflow or another tool.
@@ -56,6 +66,26 @@ try:  # the C loader is ten times faster on large manifests
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
     _Dumper = yaml.SafeDumper
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """A safe loader that refuses anchors and aliases: no manifest needs them, and expanding
+    them is how a few bytes of YAML become gigabytes (an alias bomb)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _AliasFound(event.start_mark)
+        return super().compose_node(parent, index)
+
+
+class _AliasFound(Exception):
+    def __init__(self, mark: Any) -> None:
+        super().__init__(f"line {mark.line + 1}, column {mark.column + 1}")
+
+
+#: the MLflow keys whose value is a mapping
+_MAPPING_KEYS = ("signature", "saved_input_example_info", "metadata")
 
 _MLFLOW_KEYS = (
     "artifact_path",
@@ -132,10 +162,29 @@ class Manifest:
     files: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
+    #: sha256 hex digest of the MLmodel bytes this was read from (None when built in memory)
+    digest: str | None = field(default=None, compare=False, repr=False)
+
     @property
     def written_by_modelpack(self) -> bool:
         """True when a modelpack block is present (digests and preprocessor are meaningful)."""
         return self.format_version > 0
+
+    @property
+    def claims_modelpack(self) -> bool:
+        """True when the manifest carries modelpack's marks, with or without its block.
+
+        An attacker who rewrites a model can delete the ``modelpack`` block (and with it the
+        digests); the marks MLflow never writes give it away: ``python_function.flavor``, a
+        ``loader_module`` in modelpack, or a ``modelpack`` key that is not a proper block.
+        """
+        if self.written_by_modelpack or "modelpack" in self.extra:
+            return True
+        for conf in self.flavors.values():
+            loader = conf.get("loader_module")
+            if isinstance(loader, str) and loader.split(".")[0] == "modelpack":
+                return True
+        return "flavor" in self.pyfunc_conf
 
     @property
     def pyfunc_conf(self) -> dict[str, Any]:
@@ -165,30 +214,84 @@ class Manifest:
                 f"MLmodel must hold a mapping, got {type(data).__name__}", path=path
             )
         data = dict(data)
-        flavors = data.pop("flavors", None)
-        if not isinstance(flavors, dict) or not flavors:
-            raise ManifestError(
-                "MLmodel lists no flavors; it was not written by modelpack or MLflow", path=path
-            )
+        flavors = _flavors(data.pop("flavors", None), path)
         block = data.pop("modelpack", None)
-        known = {key: data.pop(key) for key in _MLFLOW_KEYS if key in data}
+        known = {key: _checked(key, data.pop(key), path) for key in _MLFLOW_KEYS if key in data}
         manifest = cls(flavors=flavors, extra=data, **known)
         if block is None:
             manifest.format_version = 0
             manifest.modelpack_version = None
             return manifest
+        if not isinstance(block, dict):
+            raise _wrong("modelpack", block, "a mapping", path)
         block = _upgrade(block, path=path)
         manifest.format_version = int(block["format_version"])
-        manifest.modelpack_version = block.get("version")
-        if block.get("preprocessor"):
-            manifest.preprocessor = PreprocessorInfo.from_dict(block["preprocessor"])
-        manifest.files = dict(block.get("files") or {})
+        version = block.get("version")
+        manifest.modelpack_version = None if version is None else str(version)
+        pre = block.get("preprocessor")
+        if pre:
+            if not isinstance(pre, dict):
+                raise _wrong("modelpack.preprocessor", pre, "a mapping", path)
+            manifest.preprocessor = PreprocessorInfo.from_dict(pre)
+        files = block.get("files") or {}
+        if not isinstance(files, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in files.items()
+        ):
+            raise _wrong("modelpack.files", files, "a mapping of file names to digests", path)
+        manifest.files = dict(files)
         return manifest
+
+
+def _wrong(field_name: str, value: Any, expected: str, path: str | None) -> ManifestError:
+    return ManifestError(
+        f"MLmodel field {field_name!r} must be {expected}, got {type(value).__name__}; the "
+        "manifest was edited by hand or damaged: restore it from the model's source or save "
+        "the model again",
+        path=path,
+    )
+
+
+def _flavors(flavors: Any, path: str | None) -> dict[str, dict[str, Any]]:
+    if not isinstance(flavors, dict) or not flavors:
+        raise ManifestError(
+            "MLmodel lists no flavors; it was not written by modelpack or MLflow", path=path
+        )
+    for name, conf in flavors.items():
+        if not isinstance(name, str):
+            raise _wrong("flavors", name, "a mapping with flavor names as keys", path)
+        if conf is None:
+            flavors[name] = {}
+        elif not isinstance(conf, dict):
+            raise _wrong(f"flavors.{name}", conf, "a mapping", path)
+    return flavors
+
+
+def _checked(key: str, value: Any, path: str | None) -> Any:
+    """A known MLflow key's value, refused when it has the wrong kind."""
+    if value is None:
+        return None
+    if key in _MAPPING_KEYS:
+        if not isinstance(value, dict):
+            raise _wrong(key, value, "a mapping", path)
+        return value
+    if key == "model_size_bytes":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _wrong(key, value, "an integer", path)
+        return value
+    if isinstance(value, (dict, list)):
+        raise _wrong(key, value, "a string", path)
+    # YAML reads an unquoted time or a numeric id as a datetime or a number: keep it as text
+    return value if isinstance(value, str) else str(value)
 
 
 def _upgrade(block: dict[str, Any], *, path: str | None) -> dict[str, Any]:
     try:
-        version = int(block["format_version"])
+        raw = block["format_version"]
+        if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+            raise TypeError(raw)
+        version = int(raw)
+        if version < 1:
+            raise ValueError(raw)
     except (KeyError, TypeError, ValueError) as e:
         raise ManifestError(
             "MLmodel 'modelpack.format_version' is missing or invalid", path=path
@@ -200,26 +303,105 @@ def _upgrade(block: dict[str, Any], *, path: str | None) -> dict[str, Any]:
             "(pip install -U modelpack)",
             path=path,
         )
+    block = dict(block)
     while version < FORMAT_VERSION:
         block = _UPGRADERS[version](block)
         version += 1
     return block
 
 
-def read_manifest(model_dir: str | Path) -> Manifest:
-    """Read ``MLmodel`` from a model directory."""
-    path = Path(model_dir) / MLMODEL_FILE
+def _max_bytes() -> int:
+    raw = os.environ.get("MODELPACK_MAX_MANIFEST_BYTES", "").strip()
     try:
-        text = path.read_text(encoding="utf-8")
+        return int(raw) if raw else MAX_MANIFEST_BYTES
+    except ValueError:
+        return MAX_MANIFEST_BYTES
+
+
+def read_manifest_bytes(model_dir: str | Path) -> bytes:
+    """The bytes of ``MLmodel``: a regular file of at most :data:`MAX_MANIFEST_BYTES`.
+
+    The file type is checked before opening, and it is opened non-blocking, so an ``MLmodel``
+    that is a FIFO or a device (``/dev/zero``) is an error, never a hang or a memory blow-up.
+    """
+    path = Path(model_dir) / MLMODEL_FILE
+    limit = _max_bytes()
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError as e:
         raise ManifestError(
             f"no {MLMODEL_FILE} file in {model_dir}: this is not a model directory", path=str(path)
         ) from e
+    except OSError as e:
+        if e.errno == errno.ENXIO:  # a FIFO nobody writes to
+            raise _not_regular(path) from e
+        raise ManifestError(f"cannot read {path}: {e.strerror}", path=str(path)) from e
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise _not_regular(path)
+        if info.st_size > limit:
+            raise _too_big(path, limit)
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise _too_big(path, limit)
+    return data
+
+
+def _not_regular(path: Path) -> ManifestError:
+    return ManifestError(
+        f"{path} is not a regular file (a FIFO, device or directory); a model's MLmodel is "
+        "always a plain file, so this directory is not a model or was tampered with",
+        path=str(path),
+    )
+
+
+def _too_big(path: Path, limit: int) -> ManifestError:
+    return ManifestError(
+        f"{path} is larger than {limit} bytes, far more than any real manifest; refusing to "
+        "read it (set MODELPACK_MAX_MANIFEST_BYTES to raise the limit if it is genuine)",
+        path=str(path),
+    )
+
+
+def _load_yaml(text: str, path: str) -> Any:
+    # The C loader cannot refuse aliases, so it reads only text that cannot hold them; the
+    # rare manifest with '&' or '*' anywhere goes through the refusing pure-Python loader.
     try:
-        data = yaml.load(text, Loader=_Loader)
+        if "&" not in text and "*" not in text:
+            return yaml.load(text, Loader=_Loader)
+        return yaml.load(text, Loader=_NoAliasLoader)
+    except _AliasFound as e:
+        raise ManifestError(
+            f"{path} uses a YAML anchor or alias ({e}); manifests never need them and they can "
+            "expand without bound, so modelpack refuses them",
+            path=path,
+        ) from None
     except yaml.YAMLError as e:
-        raise ManifestError(f"{path} is not valid YAML: {e}", path=str(path)) from e
-    return Manifest.from_dict(data, path=str(path))
+        raise ManifestError(f"{path} is not valid YAML: {e}", path=path) from e
+    except RecursionError:
+        raise ManifestError(f"{path} is nested too deeply to be a manifest", path=path) from None
+
+
+def parse_manifest(data: bytes, *, path: str = MLMODEL_FILE) -> Manifest:
+    """Parse the bytes of an ``MLmodel`` file (UTF-8 YAML, no aliases)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ManifestError(
+            f"{path} is not UTF-8 text (byte {e.start} is invalid); it is damaged or not a "
+            "manifest",
+            path=path,
+        ) from None
+    manifest = Manifest.from_dict(_load_yaml(text, path), path=path)
+    manifest.digest = hashlib.sha256(data).hexdigest()
+    return manifest
+
+
+def read_manifest(model_dir: str | Path) -> Manifest:
+    """Read ``MLmodel`` from a model directory (bounded: see :func:`read_manifest_bytes`)."""
+    data = read_manifest_bytes(model_dir)
+    return parse_manifest(data, path=str(Path(model_dir) / MLMODEL_FILE))
 
 
 def write_manifest(manifest: Manifest, model_dir: str | Path) -> Path:
