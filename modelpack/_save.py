@@ -3,27 +3,28 @@
 user object -> flavor.save -> core writes preprocessor, input example, signature, environment,
 digests and manifest -> the directory is renamed into place. All of it happens in a temporary
 directory beside the target, so a crash or an exception never leaves a half-written model,
-and an existing model is only replaced once the new one is complete.
+and an existing model is only replaced once the new one is complete (``_swap`` keeps the old
+or the new model at the path at every instant, and gives the directory the umask's modes).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from modelpack import _env, _requirements
+from modelpack._crash import crash_point
 from modelpack._integrity import compute_digests
 from modelpack._manifest import Manifest, write_manifest
 from modelpack._preprocess import first_stage, input_kind_of, save_preprocessor
 from modelpack._pyfunc_model import PyFuncModel
 from modelpack._python_model import as_python_model
 from modelpack._signature import Signature, infer_schema, infer_signature, is_dataframe
+from modelpack._swap import apply_umask, move_into_place, recover, temp_dir_for
 from modelpack.exceptions import ModelExistsError, warn
 from modelpack.flavors import Flavor, SaveContext, flavor_for_object, get_flavor
 
@@ -88,36 +89,22 @@ class ModelInfo:
 def save(model: Any, path: str | Path, options: SaveOptions) -> ModelInfo:
     """Save ``model`` at ``path`` atomically and return its :class:`ModelInfo`."""
     target = Path(path).expanduser().absolute()
+    recover(target)  # a save of this path that died between its two renames
     if target.exists() and not options.overwrite and (target.is_file() or any(target.iterdir())):
         raise ModelExistsError(
             f"{target} already exists; pass overwrite=True to replace it, or choose another path"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.saving-", dir=target.parent))
+    tmp = temp_dir_for(target)
     try:
         manifest = save_into(model, tmp, options)
-        _move_into_place(tmp, target)
+        apply_umask(tmp)
+        crash_point("save-before-move")
+        move_into_place(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return ModelInfo.from_manifest(manifest, target, str(target))
-
-
-def _move_into_place(tmp: Path, target: Path) -> None:
-    if not target.exists():
-        os.replace(tmp, target)
-        return
-    # Replace an existing model: move it aside, move the new one in, then delete the old one.
-    # If the second rename fails, the old model is put back.
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-    os.rmdir(old)
-    os.replace(target, old)
-    try:
-        os.replace(tmp, target)
-    except BaseException:
-        os.replace(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
 
 
 def save_into(model: Any, model_dir: Path, options: SaveOptions) -> Manifest:
