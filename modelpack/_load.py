@@ -7,25 +7,89 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from modelpack._env import check_environment
-from modelpack._integrity import verify
+from modelpack._env import REQUIREMENTS_FILE, check_environment
+from modelpack._integrity import Problem, check_references, find_problems, verify
 from modelpack._manifest import Manifest, PreprocessorInfo, read_manifest
 from modelpack._preprocess import load_preprocessor, pickle_files
 from modelpack._pyfunc_model import PyFuncModel
 from modelpack._serialize import pickle_allowed
 from modelpack._uri import resolve_uri
-from modelpack.exceptions import FlavorNotFoundError, UnsafeModelError
+from modelpack.exceptions import FlavorNotFoundError, ManifestError, UnsafeModelError
 from modelpack.flavors import Flavor, LoadContext, all_flavors, get_flavor
 
-__all__ = ["implementing_flavor", "load_native", "load_pyfunc", "open_model"]
+__all__ = [
+    "check_model",
+    "implementing_flavor",
+    "load_native",
+    "load_pyfunc",
+    "open_model",
+    "referenced_files",
+]
+
+
+def _code_of(conf: dict[str, Any], flavor: str) -> str | None:
+    code = conf.get("code")
+    if code is None or code == "":
+        return None
+    if not isinstance(code, str):
+        raise ManifestError(
+            f"MLmodel field 'flavors.{flavor}.code' must be a folder name inside the model, "
+            f"got {type(code).__name__}"
+        )
+    return code
+
+
+def referenced_files(manifest: Manifest) -> list[str]:
+    """Every file or folder loading this model may open (relative to its directory)."""
+    refs: list[str] = []
+    for name, conf in manifest.flavors.items():
+        try:
+            flavor = get_flavor(name)
+        except FlavorNotFoundError:  # not loadable by modelpack, so never opened
+            flavor = None
+        if flavor is not None:
+            refs += flavor.files(_flavor_conf(manifest, name))
+        code = _code_of(conf, name)
+        if code:
+            refs.append(code)
+    model_path = manifest.pyfunc_conf.get("model_path")
+    if model_path is not None:
+        if not isinstance(model_path, str):
+            raise ManifestError(
+                "MLmodel field 'flavors.python_function.model_path' must be a file name, got "
+                f"{type(model_path).__name__}"
+            )
+        refs.append(model_path)
+    if manifest.preprocessor is not None:
+        refs.append(manifest.preprocessor.path)
+    refs.append(REQUIREMENTS_FILE)  # read by the environment check when present
+    return refs
+
+
+def check_model(model_dir: Path, manifest: Manifest) -> list[Problem]:
+    """Every problem ``load_model`` would refuse, and unlisted files (for ``verify``)."""
+    problems = find_problems(model_dir, manifest) if manifest.claims_modelpack else []
+    return problems + [
+        p
+        for p in check_references(model_dir, manifest, _refs(model_dir, manifest))
+        if p not in problems
+    ]
+
+
+def _refs(model_dir: Path, manifest: Manifest) -> list[str]:
+    refs = referenced_files(manifest)
+    if not os.path.lexists(model_dir / REQUIREMENTS_FILE):  # optional: nothing reads it then
+        refs.remove(REQUIREMENTS_FILE)
+    return refs
 
 
 def open_model(uri: str | os.PathLike[str], *, check: bool = True) -> tuple[Path, Manifest]:
-    """Resolve ``uri``, read its manifest and verify every recorded digest."""
+    """Resolve ``uri``, read its manifest and verify every recorded digest and every file
+    loading opens (see :mod:`modelpack._integrity`)."""
     model_dir = resolve_uri(uri)
     manifest = read_manifest(model_dir)
     if check:
-        verify(model_dir, manifest)
+        verify(model_dir, manifest, refs=_refs(model_dir, manifest))
     return model_dir, manifest
 
 
@@ -69,15 +133,23 @@ def _flavor_conf(manifest: Manifest, name: str) -> dict[str, Any]:
 
 
 def _check_pickle(
-    flavor: Flavor, conf: dict[str, Any], preprocessor: PreprocessorInfo | None, allow: bool
+    flavor: Flavor,
+    conf: dict[str, Any],
+    preprocessor: PreprocessorInfo | None,
+    allow: bool,
+    *,
+    code: str | None = None,
 ) -> None:
-    """Refuse before anything is deserialized, naming every pickle file involved."""
+    """Refuse before anything is deserialized, naming every pickle file involved (and the
+    model's own code folder: importing it runs code just as unpickling does)."""
     if allow:
         return
     files = []
     if flavor.uses_pickle(conf):
         files.append(flavor.data_path(conf) or flavor.name)
     files += pickle_files(preprocessor)
+    if code:
+        files.append(f"{code}/ (the model's own Python code)")
     if files:
         raise UnsafeModelError(
             f"this model needs pickle to load ({', '.join(files)}), and pickle files can run "
@@ -87,12 +159,16 @@ def _check_pickle(
         )
 
 
-def _add_code_paths(model_dir: Path, conf: dict[str, Any]) -> None:
-    code = conf.get("code")
+def _add_code_paths(model_dir: Path, code: str | None) -> None:
+    """Make the model's code folder importable, after installed packages.
+
+    Called only once its files passed their digests (``open_model``). Appended, never put
+    first, so a ``code/sklearn.py`` cannot shadow the installed scikit-learn.
+    """
     if code:
         path = str(model_dir / code)
         if path not in sys.path:
-            sys.path.insert(0, path)
+            sys.path.append(path)
 
 
 def load_native(
@@ -109,8 +185,9 @@ def load_native(
     flavor = get_flavor(flavor_name)
     conf = _flavor_conf(manifest, flavor_name)
     allow = pickle_allowed(allow_pickle)
-    _check_pickle(flavor, conf, None, allow)
-    _add_code_paths(model_dir, conf)
+    code = _code_of(conf, flavor_name)
+    _check_pickle(flavor, conf, None, allow, code=code)
+    _add_code_paths(model_dir, code)
     return flavor.load(conf, LoadContext(model_dir=model_dir, allow_pickle=allow))
 
 
@@ -123,9 +200,10 @@ def load_pyfunc(
     flavor = get_flavor(name)
     conf = _flavor_conf(manifest, name)
     allow = pickle_allowed(allow_pickle)
-    _check_pickle(flavor, conf, manifest.preprocessor, allow)
+    code = _code_of(manifest.pyfunc_conf, "python_function")
+    _check_pickle(flavor, conf, manifest.preprocessor, allow, code=code)
     check_environment(model_dir, manifest, strict=strict_env)
-    _add_code_paths(model_dir, manifest.pyfunc_conf)
+    _add_code_paths(model_dir, code)
     native = flavor.load(conf, LoadContext(model_dir=model_dir, allow_pickle=allow))
     return PyFuncModel(
         manifest=manifest,

@@ -70,14 +70,15 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from modelpack._integrity import find_problems
-    from modelpack._load import open_model
+    from modelpack._load import check_model, open_model
 
     model_dir, manifest = open_model(args.model_uri, check=False)
-    if not manifest.written_by_modelpack:
+    problems = check_model(model_dir, manifest)
+    if not manifest.claims_modelpack:
+        for problem in problems:
+            print(f"FAIL {problem}")
         print(f"{model_dir}: no digests recorded (not written by modelpack); nothing to verify")
         return 1
-    problems = find_problems(model_dir, manifest)
     for problem in problems:
         print(f"FAIL {problem}")
     if problems:

@@ -108,6 +108,19 @@ class Flavor(ABC):
         """The main file, written as ``python_function``'s ``model_path`` for MLflow."""
         return None
 
+    def files(self, conf: dict[str, Any]) -> list[str]:
+        """Every file or folder (relative to the model directory) ``load`` opens.
+
+        The core checks each before ``load`` runs: inside the directory, regular files only,
+        and, in a directory modelpack wrote, covered by a digest. A flavor that opens more than
+        its :meth:`data_path` must list it here, or loading it is not protected.
+        """
+        try:
+            path = self.data_path(conf)
+        except KeyError:
+            return []
+        return [path] if path else []
+
 
 _BUILTIN: dict[str, str] = {
     "sklearn": "modelpack.flavors.sklearn:SklearnFlavor",

@@ -103,3 +103,14 @@ class PythonFunctionFlavor(Flavor):
 
     def data_path(self, conf: dict[str, Any]) -> str | None:
         return str(conf["python_model"])
+
+    def files(self, conf: dict[str, Any]) -> list[str]:
+        out = super().files(conf)
+        artifacts = conf.get("artifacts") or {}
+        if isinstance(artifacts, dict):
+            out += [
+                entry["path"]
+                for entry in artifacts.values()
+                if isinstance(entry, dict) and "path" in entry
+            ]
+        return out
