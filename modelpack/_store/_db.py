@@ -5,6 +5,11 @@ two processes allocating the next version number cannot both read the same maxim
 deferred transaction would read first and fail, or worse, when upgrading to a writer).
 Readers never block writers in WAL mode. Connections are per thread and per process, so a
 forked child never reuses its parent's connection.
+
+Only a missing file makes a new store, and it is built under a temporary name and linked into
+place, so no one ever sees it half made. An existing file that is empty, not SQLite, or
+damaged is a one-line ``StoreError`` naming it: opening it as a fresh store would restart the
+version numbers and hide every earlier run.
 """
 
 from __future__ import annotations
@@ -12,10 +17,11 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,6 +32,7 @@ from modelpack.exceptions import StoreError
 __all__ = ["Database"]
 
 _BUSY_TIMEOUT_S = 120.0
+_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 @lru_cache(maxsize=256)
@@ -60,21 +67,20 @@ class Database:
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not os.path.lexists(self.path):
+            _create(self.path)
+        _check_file(self.path)
         try:
-            conn = sqlite3.connect(
-                self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
+            conn = _open(self.path)
         except sqlite3.Error as e:
             raise StoreError(f"cannot open the store database {self.path}: {e}") from e
-        conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
-        # WAL is a property of the file: setting it once is enough, later calls are no-ops.
-        # NORMAL sync in WAL mode survives any process crash; a power cut may lose the last
-        # commits but never corrupts the file.
-        _retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.create_function("mp_like", 3, _like, deterministic=True)
-        _migrate(conn, self.path)
+        try:
+            _setup(conn, self.path)
+        except BaseException as e:
+            conn.close()
+            if type(e) is sqlite3.DatabaseError:
+                raise damaged(self.path, e) from e
+            raise
         return conn
 
     @contextmanager
@@ -86,7 +92,8 @@ class Database:
             return
         conn.execute("BEGIN IMMEDIATE")
         try:
-            yield conn
+            with self._translated():
+                yield conn
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -101,15 +108,109 @@ class Database:
             return
         conn.execute("BEGIN")
         try:
-            yield conn
+            with self._translated():
+                yield conn
         finally:
             conn.execute("COMMIT")
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """A damaged page met by a query: one StoreError naming the file, not a traceback."""
+        try:
+            yield
+        except sqlite3.DatabaseError as e:
+            # the plain class only: its subclasses (IntegrityError, OperationalError) are
+            # answers the callers handle themselves
+            if type(e) is sqlite3.DatabaseError:
+                raise damaged(self.path, e) from e
+            raise
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == os.getpid():
             conn.close()
         self._local.conn = None
+
+
+def damaged(path: Path, error: BaseException) -> StoreError:
+    """The error for a store database SQLite cannot read."""
+    return StoreError(
+        f"the store database {path} is damaged ({error}); restore it from a backup, or move it "
+        "away to start a new, empty store there"
+    )
+
+
+def _check_file(path: Path) -> None:
+    """Refuse an existing path that is not a SQLite database, before SQLite reuses it."""
+    if path.is_dir():
+        raise StoreError(
+            f"the store database {path} is a directory; move it away, or point the store URI "
+            "at the folder that holds modelpack.db"
+        )
+    try:
+        with open(path, "rb") as f:
+            header = f.read(len(_SQLITE_HEADER))
+    except OSError as e:
+        raise StoreError(f"cannot read the store database {path}: {e.strerror or e}") from e
+    if not header:
+        raise StoreError(
+            f"the store database {path} is empty (0 bytes), so its runs and models are lost; "
+            "restore it from a backup, or move it away to start a new, empty store there"
+        )
+    if header != _SQLITE_HEADER:
+        raise StoreError(
+            f"{path} is not a SQLite database, so not a modelpack store; restore it from a "
+            "backup, or move it away to start a new, empty store there"
+        )
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(
+        path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
+
+
+def _setup(conn: sqlite3.Connection, path: Path) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+    # WAL is a property of the file: setting it once is enough, later calls are no-ops.
+    # NORMAL sync in WAL mode survives any process crash; a power cut may lose the last
+    # commits but never corrupts the file.
+    _retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.create_function("mp_like", 3, _like, deterministic=True)
+    _migrate(conn, path)
+
+
+def _create(path: Path) -> None:
+    """Build a new store database beside ``path`` and link it into place if still missing.
+
+    SQLite creates an empty file first and writes its header later; another process opening
+    the store in that moment would take the empty file for a lost store.
+    """
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.creating-", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        os.unlink(tmp)  # SQLite makes the file itself
+        conn = _open(tmp)
+        try:
+            _setup(conn, path)
+        finally:
+            conn.close()  # the last connection checkpoints and removes the -wal file
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process made the store first: use theirs
+        except OSError:  # no hard links on this filesystem
+            if not os.path.lexists(path):
+                os.rename(tmp, path)
+    except sqlite3.Error as e:
+        raise StoreError(f"cannot create the store database {path}: {e}") from e
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            with suppress(FileNotFoundError):
+                os.unlink(leftover)
 
 
 def _retry_locked(fn: Callable[[], object]) -> None:

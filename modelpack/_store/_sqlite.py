@@ -35,8 +35,10 @@ class SqliteStore(SqliteRuns, SqliteVersions, Store):
     def _artifact_root(self, location: StoreLocation) -> Path:
         """The folder recorded in the database when it was created (recorded now if new)."""
         base = location.db_path.parent
-        conn = self.db.connection()
-        row = conn.execute("SELECT value FROM store_meta WHERE key = 'artifact_root'").fetchone()
+        with self.db.read() as conn:  # a damaged page here is a StoreError naming the file
+            row = conn.execute(
+                "SELECT value FROM store_meta WHERE key = 'artifact_root'"
+            ).fetchone()
         if row is None:
             with self.db.write() as conn:
                 conn.execute(
