@@ -109,6 +109,8 @@ _BACKENDS: dict[str, str] = {
     "": "modelpack._store._sqlite:SqliteStore",
     "file": "modelpack._store._sqlite:SqliteStore",
     "sqlite": "modelpack._store._sqlite:SqliteStore",
+    "http": "modelpack._store._rest:RestStore",
+    "https": "modelpack._store._rest:RestStore",
 }
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
 
