@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -124,7 +125,12 @@ def log_model(
 
 
 def load_model(
-    model_uri: str | Path, *, allow_pickle: bool | None = None, strict_env: bool = False
+    model_uri: str | Path,
+    *,
+    allow_pickle: bool | None = None,
+    strict_env: bool = False,
+    trusted_types: Sequence[str] | None = None,
+    require_signature: str | os.PathLike[str] | bytes | None = None,
 ) -> PyFuncModel:
     """Load any model by URI as a :class:`~modelpack.pyfunc.PyFuncModel`.
 
@@ -138,9 +144,22 @@ def load_model(
         (on unless set to 0).
     strict_env : bool
         Raise instead of warning when the running environment differs from the saved one.
+    trusted_types : list of str, optional
+        Types a skops file may construct beyond skops' defaults (``"module.Name"``); yours to
+        decide, since a list in the model's own MLmodel is never trusted.
+    require_signature : path or bytes, optional
+        An Ed25519 public key (PEM file or bytes): the model must carry a valid signature of
+        its manifest by the matching private key (``modelpack sign``).
 
-    Every file's digest is verified before anything is deserialized.
+    Every file loading opens is checked against its digest before anything is deserialized
+    (see docs/security.md).
     """
     from modelpack._load import load_pyfunc
 
-    return load_pyfunc(model_uri, allow_pickle=allow_pickle, strict_env=strict_env)
+    return load_pyfunc(
+        model_uri,
+        allow_pickle=allow_pickle,
+        strict_env=strict_env,
+        trusted_types=trusted_types,
+        require_signature=require_signature,
+    )

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelpack._env import REQUIREMENTS_FILE, check_environment
 from modelpack._integrity import Problem, check_references, find_problems, verify
-from modelpack._manifest import Manifest, PreprocessorInfo, read_manifest
+from modelpack._manifest import (
+    MLMODEL_FILE,
+    Manifest,
+    PreprocessorInfo,
+    parse_manifest,
+    read_manifest_bytes,
+)
 from modelpack._preprocess import load_preprocessor, pickle_files
 from modelpack._pyfunc_model import PyFuncModel
 from modelpack._serialize import pickle_allowed
 from modelpack._uri import resolve_uri
+
+if TYPE_CHECKING:
+    from modelpack._signing import KeySource
 from modelpack.exceptions import FlavorNotFoundError, ManifestError, UnsafeModelError
 from modelpack.flavors import Flavor, LoadContext, all_flavors, get_flavor
 
@@ -83,11 +93,22 @@ def _refs(model_dir: Path, manifest: Manifest) -> list[str]:
     return refs
 
 
-def open_model(uri: str | os.PathLike[str], *, check: bool = True) -> tuple[Path, Manifest]:
+def open_model(
+    uri: str | os.PathLike[str],
+    *,
+    check: bool = True,
+    require_signature: KeySource | None = None,
+) -> tuple[Path, Manifest]:
     """Resolve ``uri``, read its manifest and verify every recorded digest and every file
-    loading opens (see :mod:`modelpack._integrity`)."""
+    loading opens (see :mod:`modelpack._integrity`); with ``require_signature`` (a public key
+    or its path), also the manifest's signature, on the very bytes parsed."""
     model_dir = resolve_uri(uri)
-    manifest = read_manifest(model_dir)
+    data = read_manifest_bytes(model_dir)
+    if require_signature is not None:
+        from modelpack._signing import verify_signature
+
+        verify_signature(model_dir, require_signature, data)
+    manifest = parse_manifest(data, path=str(model_dir / MLMODEL_FILE))
     if check:
         verify(model_dir, manifest, refs=_refs(model_dir, manifest))
     return model_dir, manifest
@@ -171,11 +192,29 @@ def _add_code_paths(model_dir: Path, code: str | None) -> None:
             sys.path.append(path)
 
 
+def _trusted(trusted_types: Iterable[str] | None) -> tuple[str, ...]:
+    if trusted_types is None:
+        return ()
+    if isinstance(trusted_types, str):
+        raise TypeError("trusted_types must be a list of type names, not one string")
+    return tuple(str(t) for t in trusted_types)
+
+
 def load_native(
-    uri: str | os.PathLike[str], flavor_name: str, *, allow_pickle: bool | None = None
+    uri: str | os.PathLike[str],
+    flavor_name: str,
+    *,
+    allow_pickle: bool | None = None,
+    trusted_types: Iterable[str] | None = None,
+    require_signature: KeySource | None = None,
 ) -> Any:
-    """Load the native object of a given flavor (``modelpack.sklearn.load_model`` etc.)."""
-    model_dir, manifest = open_model(uri)
+    """Load the native object of a given flavor (``modelpack.sklearn.load_model`` etc.).
+
+    ``trusted_types``: types a skops file may construct beyond skops' defaults (the caller's
+    decision; a list in the model's manifest is ignored). ``require_signature``: a public key
+    (PEM bytes or a path) whose valid ``MLmodel.sig`` is required before anything is read.
+    """
+    model_dir, manifest = open_model(uri, require_signature=require_signature)
     if flavor_name not in manifest.flavors:
         raise FlavorNotFoundError(
             f"the model at {uri} has no {flavor_name!r} flavor; it has "
@@ -188,14 +227,23 @@ def load_native(
     code = _code_of(conf, flavor_name)
     _check_pickle(flavor, conf, None, allow, code=code)
     _add_code_paths(model_dir, code)
-    return flavor.load(conf, LoadContext(model_dir=model_dir, allow_pickle=allow))
+    ctx = LoadContext(
+        model_dir=model_dir, allow_pickle=allow, trusted_types=_trusted(trusted_types)
+    )
+    return flavor.load(conf, ctx)
 
 
 def load_pyfunc(
-    uri: str | os.PathLike[str], *, allow_pickle: bool | None = None, strict_env: bool = False
+    uri: str | os.PathLike[str],
+    *,
+    allow_pickle: bool | None = None,
+    strict_env: bool = False,
+    trusted_types: Iterable[str] | None = None,
+    require_signature: KeySource | None = None,
 ) -> PyFuncModel:
-    """Load any model behind the uniform predict interface."""
-    model_dir, manifest = open_model(uri)
+    """Load any model behind the uniform predict interface (``trusted_types`` and
+    ``require_signature``: as for :func:`load_native`)."""
+    model_dir, manifest = open_model(uri, require_signature=require_signature)
     name = implementing_flavor(manifest)
     flavor = get_flavor(name)
     conf = _flavor_conf(manifest, name)
@@ -204,11 +252,15 @@ def load_pyfunc(
     _check_pickle(flavor, conf, manifest.preprocessor, allow, code=code)
     check_environment(model_dir, manifest, strict=strict_env)
     _add_code_paths(model_dir, code)
-    native = flavor.load(conf, LoadContext(model_dir=model_dir, allow_pickle=allow))
+    trusted = _trusted(trusted_types)
+    ctx = LoadContext(model_dir=model_dir, allow_pickle=allow, trusted_types=trusted)
+    native = flavor.load(conf, ctx)
     return PyFuncModel(
         manifest=manifest,
         model_dir=model_dir,
         flavor=name,
         predictor=flavor.predictor(native, conf, model_dir),
-        preprocessor=load_preprocessor(model_dir, manifest.preprocessor, allow_pickle=allow),
+        preprocessor=load_preprocessor(
+            model_dir, manifest.preprocessor, allow_pickle=allow, trusted_types=trusted
+        ),
     )

@@ -75,11 +75,22 @@ def pickle_files(info: PreprocessorInfo | None) -> list[str]:
     return []
 
 
-def load_preprocessor(model_dir: Path, info: PreprocessorInfo | None, *, allow_pickle: bool) -> Any:
+def load_preprocessor(
+    model_dir: Path,
+    info: PreprocessorInfo | None,
+    *,
+    allow_pickle: bool,
+    trusted_types: tuple[str, ...] = (),
+) -> Any:
     """The fitted preprocessor recorded by ``info``, or None when the model has none."""
     if info is None:
         return None
-    return load_object(model_dir / info.path, info.serialization_format, allow_pickle=allow_pickle)
+    return load_object(
+        model_dir / info.path,
+        info.serialization_format,
+        allow_pickle=allow_pickle,
+        trusted=list(trusted_types),
+    )
 
 
 def first_stage(

@@ -123,9 +123,10 @@ def _load_skops(path: Path, trusted: list[str] | None) -> Any:
         names = sorted(set(sio.get_untrusted_types(data=data)) - set(trusted or ()))
         raise UnsafeModelError(
             f"{path} holds types skops does not trust by default ({', '.join(names)}); loading "
-            "them could run their code, and modelpack never trusts them silently. Only if you "
-            "trust the model's source, list them under skops_trusted_types in its flavor's "
-            "entry in MLmodel (where MLflow records them), or save the model again"
+            "them could run their code, and modelpack never trusts them silently (nor because "
+            "the model's own MLmodel lists them as skops_trusted_types). Only if you trust the "
+            "model's source, pass them as load_model(..., trusted_types=[...]); or save the "
+            "model again"
         ) from e
 
 
@@ -134,8 +135,9 @@ def load_object(
 ) -> Any:
     """Read an object written by :func:`dump_object` (or by MLflow in the same formats).
 
-    skops files load with skops' default trusted types plus ``trusted`` (MLflow records such a
-    list); an untrusted type in the file is an error, never silently allowed.
+    skops files load with skops' default trusted types plus ``trusted`` (from the caller, never
+    from the model's manifest); an untrusted type in the file is an error, never silently
+    allowed.
     """
     if fmt == "skops":
         return _load_skops(path, trusted)

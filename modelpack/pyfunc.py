@@ -9,7 +9,8 @@ prediction code with :func:`save_model` or :func:`log_model`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,9 +80,20 @@ def log_model(
 
 
 def load_model(
-    model_uri: str | Path, *, allow_pickle: bool | None = None, strict_env: bool = False
+    model_uri: str | Path,
+    *,
+    allow_pickle: bool | None = None,
+    strict_env: bool = False,
+    trusted_types: Sequence[str] | None = None,
+    require_signature: str | os.PathLike[str] | bytes | None = None,
 ) -> PyFuncModel:
     """Load any model as a :class:`PyFuncModel` (the same as :func:`modelpack.load_model`)."""
     from modelpack._load import load_pyfunc
 
-    return load_pyfunc(model_uri, allow_pickle=allow_pickle, strict_env=strict_env)
+    return load_pyfunc(
+        model_uri,
+        allow_pickle=allow_pickle,
+        strict_env=strict_env,
+        trusted_types=trusted_types,
+        require_signature=require_signature,
+    )

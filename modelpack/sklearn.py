@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,8 +80,23 @@ def log_model(
     return log_as("sklearn", locals())
 
 
-def load_model(model_uri: str | Path, *, allow_pickle: bool | None = None) -> Any:
-    """Load the native scikit-learn estimator of a model (without its preprocessor)."""
+def load_model(
+    model_uri: str | Path,
+    *,
+    allow_pickle: bool | None = None,
+    trusted_types: Sequence[str] | None = None,
+    require_signature: str | os.PathLike[str] | bytes | None = None,
+) -> Any:
+    """Load the native scikit-learn estimator of a model (without its preprocessor).
+
+    ``trusted_types`` and ``require_signature``: as for :func:`modelpack.load_model`.
+    """
     from modelpack._load import load_native
 
-    return load_native(model_uri, "sklearn", allow_pickle=allow_pickle)
+    return load_native(
+        model_uri,
+        "sklearn",
+        allow_pickle=allow_pickle,
+        trusted_types=trusted_types,
+        require_signature=require_signature,
+    )

@@ -64,6 +64,9 @@ class LoadContext:
 
     model_dir: Path
     allow_pickle: bool = True
+    #: types a skops file may construct beyond skops' defaults, given by the caller of
+    #: ``load_model``; never read from the model's own manifest
+    trusted_types: tuple[str, ...] = ()
 
 
 class Flavor(ABC):

@@ -81,11 +81,13 @@ class SklearnFlavor(Flavor):
     def load(self, conf: dict[str, Any], ctx: LoadContext) -> Any:
         require("sklearn", self.extra, purpose="loading a scikit-learn model")
         fmt = conf.get("serialization_format", "pickle")
+        # MLflow records skops_trusted_types in the manifest, but trust cannot come from the
+        # file being judged: only the caller's trusted_types widen skops' defaults.
         return load_object(
             ctx.model_dir / conf["pickled_model"],
             fmt,
             allow_pickle=ctx.allow_pickle,
-            trusted=conf.get("skops_trusted_types"),
+            trusted=list(ctx.trusted_types),
         )
 
     def predictor(self, native: Any, conf: dict[str, Any], model_dir: Path) -> SklearnPredictor:
