@@ -27,6 +27,7 @@ PACKAGE = ROOT / "modelpack"
 #: out of a folder listed for another)
 AREAS: dict[str, list[str]] = {
     "serve": ["serving"],
+    "server": ["server"],
     "batch": ["batch"],
     "spark": ["batch/_spark.py"],
     "pack": ["pack"],

@@ -25,6 +25,7 @@ _COMMAND_MODULES = [
     "modelpack.cli._pack",
     "modelpack.cli._predict",
     "modelpack.cli._serve",
+    "modelpack.cli._server",
 ]
 
 
