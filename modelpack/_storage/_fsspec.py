@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, cast
 
 from modelpack._optional import require
-from modelpack._storage._base import ArtifactStorage, FileInfo, clean_path
+from modelpack._storage._base import TMP_PREFIX, ArtifactStorage, FileInfo, clean_path
 from modelpack.exceptions import MissingDependencyError, StoreError
 
 __all__ = ["PACKAGES", "FsspecStorage"]
@@ -86,7 +87,7 @@ class FsspecStorage(ArtifactStorage):
         if not self.fs.isfile(source):
             raise self._missing(path)
         dest = Path(local)
-        tmp = dest.with_name(f".{dest.name}.part")
+        tmp = dest.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex[:12]}-{dest.name}")
         try:
             self.fs.get_file(source, str(tmp))
             os.replace(tmp, dest)

@@ -249,3 +249,35 @@ def test_serve_an_s3_model(
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+class _RemoteStore:
+    """The two lookups URI resolution makes in a store, answering with remote locations (what
+    a team store with an s3:// artifact root records)."""
+
+    def __init__(self, artifact_root: str) -> None:
+        self.artifact_root = artifact_root
+
+    def get_model_version(self, name: str, version: int) -> Any:
+        from types import SimpleNamespace
+
+        location = f"{self.artifact_root}/model"
+        return SimpleNamespace(name=name, version=version, storage_location=location)
+
+    def get_run(self, run_id: str) -> Any:
+        from types import SimpleNamespace
+
+        return SimpleNamespace(
+            info=SimpleNamespace(artifact_uri=self.artifact_root), logged_models=["model"]
+        )
+
+
+def test_runs_and_models_uris_with_remote_locations(
+    s3_model: str, bucket: str, cache: Path
+) -> None:
+    from modelpack._uri import parse_uri, resolve_in_store
+
+    store = _RemoteStore(f"s3://{bucket}/1/abc123/artifacts")
+    entry = fetch_model(s3_model)
+    assert resolve_in_store(store, parse_uri("models:/taxi/1")) == entry  # type: ignore[arg-type]
+    assert resolve_in_store(store, parse_uri("runs:/abc123/model")) == entry  # type: ignore[arg-type]
