@@ -1,4 +1,4 @@
-"""``modelpack info`` and ``modelpack verify``."""
+"""``modelpack info``, ``verify``, ``sign`` and ``keygen``."""
 
 from __future__ import annotations
 
@@ -24,7 +24,25 @@ def register(subparsers: Any) -> None:
         help="check every file against the digests in MLmodel (exit 1 on any problem)",
     )
     verify.add_argument("model_uri", metavar="MODEL_URI")
+    verify.add_argument(
+        "--key",
+        metavar="PUBKEY",
+        help="also require a valid MLmodel.sig by this Ed25519 public key (PEM file)",
+    )
     verify.set_defaults(func=_verify)
+
+    sign = subparsers.add_parser(
+        "sign", help="sign a model's MLmodel (which holds every file's digest) with an Ed25519 key"
+    )
+    sign.add_argument("model_uri", metavar="MODEL")
+    sign.add_argument("--key", required=True, metavar="KEY", help="private key (PEM file)")
+    sign.set_defaults(func=_sign)
+
+    keygen = subparsers.add_parser(
+        "keygen", help="write a new Ed25519 private key to PATH and its public key to PATH.pub"
+    )
+    keygen.add_argument("path", metavar="PATH")
+    keygen.set_defaults(func=_keygen)
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -72,7 +90,7 @@ def _info(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from modelpack._load import check_model, open_model
 
-    model_dir, manifest = open_model(args.model_uri, check=False)
+    model_dir, manifest = open_model(args.model_uri, check=False, require_signature=args.key)
     problems = check_model(model_dir, manifest)
     if not manifest.claims_modelpack:
         for problem in problems:
@@ -84,5 +102,33 @@ def _verify(args: argparse.Namespace) -> int:
     if problems:
         print(f"{len(problems)} problem(s) in {model_dir}")
         return 1
-    print(f"OK   {len(manifest.files)} files match their SHA-256 digests in {model_dir}")
+    signed = " (signature valid)" if args.key else ""
+    print(f"OK   {len(manifest.files)} files match their SHA-256 digests in {model_dir}{signed}")
+    return 0
+
+
+def _sign(args: argparse.Namespace) -> int:
+    from modelpack._load import check_model, open_model
+    from modelpack._signing import sign_model
+
+    model_dir, manifest = open_model(args.model_uri, check=False)
+    problems = check_model(model_dir, manifest)
+    if not manifest.claims_modelpack or problems:
+        for problem in problems:
+            print(f"FAIL {problem}")
+        print(
+            f"{model_dir}: not signed; only a model whose files all match their digests can "
+            "be signed (save it with modelpack first)"
+        )
+        return 1
+    path = sign_model(model_dir, args.key)
+    print(f"signed {model_dir} ({path.name})")
+    return 0
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from modelpack._signing import generate_key
+
+    private, public = generate_key(args.path)
+    print(f"private key: {private} (keep it secret)\npublic key:  {public}")
     return 0
