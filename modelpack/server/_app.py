@@ -93,10 +93,12 @@ async def _args(request: Request, limit: int) -> Args:
                 data = json.loads(body)
             except (ValueError, UnicodeDecodeError) as e:
                 raise ApiError(
-                    f"the request body is not valid JSON: {e}", "MALFORMED_REQUEST"
+                    f"the request body is not valid JSON: {e}", "MALFORMED_REQUEST", status=400
                 ) from e
             if not isinstance(data, dict):
-                raise ApiError("the request body must be a JSON object", "MALFORMED_REQUEST")
+                raise ApiError(
+                    "the request body must be a JSON object", "MALFORMED_REQUEST", status=400
+                )
             values.update(data)
     return Args(values)
 
