@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from collections.abc import Iterable
@@ -20,11 +21,16 @@ from modelpack._manifest import (
 from modelpack._preprocess import load_preprocessor, pickle_files
 from modelpack._pyfunc_model import PyFuncModel
 from modelpack._serialize import pickle_allowed
-from modelpack._uri import resolve_uri
+from modelpack._uri import ModelURI, model_version_for, parse_uri, resolve_in_store, resolve_uri
 
 if TYPE_CHECKING:
     from modelpack._signing import KeySource
-from modelpack.exceptions import FlavorNotFoundError, ManifestError, UnsafeModelError
+from modelpack.exceptions import (
+    FlavorNotFoundError,
+    IntegrityError,
+    ManifestError,
+    UnsafeModelError,
+)
 from modelpack.flavors import Flavor, LoadContext, all_flavors, get_flavor
 
 __all__ = [
@@ -93,6 +99,35 @@ def _refs(model_dir: Path, manifest: Manifest) -> list[str]:
     return refs
 
 
+def _resolve_anchored(
+    uri: str | os.PathLike[str],
+) -> tuple[Path, tuple[str, str, int] | None]:
+    """The model directory, and for ``models:/`` the MLmodel digest recorded at registration
+    with the version it belongs to (None when nothing was recorded)."""
+    parsed = parse_uri(uri)
+    if parsed.kind != "models":
+        return resolve_uri(uri), None
+    from modelpack._store import get_store
+
+    store = get_store()
+    version = model_version_for(store, parsed)
+    # resolve exactly that version, even if an alias or stage moves meanwhile
+    pinned = ModelURI(parsed.raw, "models", name=version.name, version=version.version)
+    model_dir = resolve_in_store(store, pinned)
+    digest = store.get_manifest_digest(version.name, version.version)
+    return model_dir, None if digest is None else (digest, version.name, version.version)
+
+
+def _check_anchor(data: bytes, expected: str, name: str, version: int) -> None:
+    if hashlib.sha256(data).hexdigest() != expected:
+        raise IntegrityError(
+            f"version {version} of registered model {name!r}: its MLmodel differs from the one "
+            "recorded when it was registered, so its files were replaced in the artifact store "
+            "afterwards; nothing was loaded. Restore the files or register the model again.",
+            path=MLMODEL_FILE,
+        )
+
+
 def open_model(
     uri: str | os.PathLike[str],
     *,
@@ -102,8 +137,10 @@ def open_model(
     """Resolve ``uri``, read its manifest and verify every recorded digest and every file
     loading opens (see :mod:`modelpack._integrity`); with ``require_signature`` (a public key
     or its path), also the manifest's signature, on the very bytes parsed."""
-    model_dir = resolve_uri(uri)
+    model_dir, anchor = _resolve_anchored(uri)
     data = read_manifest_bytes(model_dir)
+    if anchor is not None:
+        _check_anchor(data, *anchor)
     if require_signature is not None:
         from modelpack._signing import verify_signature
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from modelpack._registry_files import storage_of, storage_of_source
+from modelpack._registry_files import manifest_digest_at, storage_of, storage_of_source
 from modelpack._store import NewVersion, RegistryValueError, canonical_stage, get_store
 from modelpack._uri import model_version_for, parse_uri
 
@@ -159,6 +159,7 @@ def register_in_store(
             run_id=run_id,
             description=description,
             tags=_tags(tags),
+            manifest_digest=manifest_digest_at(store, location),
         )
     )
 
@@ -326,6 +327,7 @@ class Registry:
                 tags=_tags(tags),
                 run_link=run_link,
                 create_model=False,
+                manifest_digest=manifest_digest_at(store, location),
             )
         )
 
@@ -354,6 +356,7 @@ class Registry:
                 description=src.description,
                 tags=src.tags,
                 run_link=src.run_link,
+                manifest_digest=store.get_manifest_digest(src.name, src.version),
             )
         )
 

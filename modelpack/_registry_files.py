@@ -20,7 +20,7 @@ from modelpack.exceptions import ModelNotFoundError
 if TYPE_CHECKING:
     from modelpack._store import Store
 
-__all__ = ["REGISTERED_DIR", "storage_of", "storage_of_source"]
+__all__ = ["REGISTERED_DIR", "manifest_digest_at", "storage_of", "storage_of_source"]
 
 #: the folder under the artifact root holding models copied in from outside the store
 REGISTERED_DIR = "registered"
@@ -39,6 +39,26 @@ def _copy_into_store(store: Store, source: Path) -> str:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return f"{REGISTERED_DIR}/{key}"
+
+
+def manifest_digest_at(store: Store, location: str) -> str | None:
+    """sha256 hex of the MLmodel a version stored at ``location`` loads, the registry's anchor
+    against a directory swapped later; None for remote storage (it is fetched and verified
+    into the download cache on load) or when it cannot be read."""
+    import hashlib
+
+    from modelpack._manifest import read_manifest_bytes
+    from modelpack.exceptions import ManifestError
+
+    if "://" in location:
+        return None
+    path = Path(location)
+    if not path.is_absolute():
+        path = store.artifact_root / path
+    try:
+        return hashlib.sha256(read_manifest_bytes(path)).hexdigest()
+    except ManifestError:
+        return None
 
 
 def storage_of(store: Store, model_uri: str, runs: Store | None = None) -> tuple[str, str | None]:

@@ -238,6 +238,15 @@ class RegistryStore(ABC):
     @abstractmethod
     def get_model_version(self, name: str, version: int) -> ModelVersion: ...
 
+    def get_manifest_digest(self, name: str, version: int) -> str | None:
+        """The sha256 hex of the version's MLmodel recorded at registration, if any.
+
+        ``load_model("models:/...")`` refuses a directory whose MLmodel differs. Stores that
+        cannot record it (an MLflow server) return None, and so do versions registered before
+        it was recorded; those load without the check.
+        """
+        return None
+
     @abstractmethod
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion: ...
 

@@ -348,3 +348,5 @@ class NewVersion:
     #: create the registered model when it does not exist (``register_model``); when False a
     #: missing model is an error (``create_model_version``)
     create_model: bool = True
+    #: sha256 hex of the model's MLmodel at registration (None when it cannot be read locally)
+    manifest_digest: str | None = None

@@ -159,6 +159,18 @@ _V2 = (
 # Version 3: a model version's run_link (MLflow's; a URL of the run, kept as given).
 _V3 = ("ALTER TABLE model_versions ADD COLUMN run_link TEXT",)
 
+# Version 4: the SHA-256 of each version's MLmodel when it was registered (the trust anchor
+# load_model checks models:/ directories against); versions registered before have none.
+_V4 = (
+    """CREATE TABLE model_version_digests (
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        manifest_digest TEXT NOT NULL,
+        PRIMARY KEY (name, version),
+        FOREIGN KEY (name, version) REFERENCES model_versions (name, version)
+            ON DELETE CASCADE ON UPDATE CASCADE)""",
+)
+
 #: version -> the statements that create it from the previous version
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2, 3: _V3}
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
 LATEST_VERSION = max(MIGRATIONS)

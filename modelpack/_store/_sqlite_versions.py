@@ -61,6 +61,12 @@ class SqliteVersions(SqliteRegistry):
                 "INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)",
                 [(new.name, version, k, v) for k, v in new.tags.items()],
             )
+            if new.manifest_digest:
+                conn.execute(
+                    "INSERT INTO model_version_digests (name, version, manifest_digest) "
+                    "VALUES (?, ?, ?)",
+                    (new.name, version, new.manifest_digest),
+                )
             crash_point("version-before-commit")
             created = self._one_version(conn, "name = ? AND version = ?", (new.name, version))
         assert created is not None
@@ -72,6 +78,14 @@ class SqliteVersions(SqliteRegistry):
             if found is None:
                 raise self._version_not_found(conn, name, int(version))
             return found
+
+    def get_manifest_digest(self, name: str, version: int) -> str | None:
+        with self.db.read() as conn:
+            row = conn.execute(
+                "SELECT manifest_digest FROM model_version_digests WHERE name = ? AND version = ?",
+                (name, int(version)),
+            ).fetchone()
+        return str(row[0]) if row else None
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         with self.db.read() as conn:
