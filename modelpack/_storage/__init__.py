@@ -13,9 +13,14 @@ disk a new directory is also copied under a temporary name and renamed whole.
 
 from __future__ import annotations
 
-from modelpack._storage._base import ArtifactStorage, FileInfo
+from modelpack._storage._base import ArtifactStorage, FileInfo, clean_path, join
 from modelpack._storage._cache import fetch_model, models_cache_dir
-from modelpack._storage._factory import is_remote_scheme, scheme_of, storage_for
+from modelpack._storage._factory import (
+    is_remote_scheme,
+    register_backend,
+    scheme_of,
+    storage_for,
+)
 from modelpack._storage._fsspec import FsspecStorage
 from modelpack._storage._local import LocalStorage
 from modelpack._storage._s3 import S3Storage
@@ -26,9 +31,12 @@ __all__ = [
     "FsspecStorage",
     "LocalStorage",
     "S3Storage",
+    "clean_path",
     "fetch_model",
     "is_remote_scheme",
+    "join",
     "models_cache_dir",
+    "register_backend",
     "scheme_of",
     "storage_for",
 ]

@@ -9,7 +9,7 @@ from modelpack._storage._base import ArtifactStorage
 from modelpack._storage._fsspec import PACKAGES
 from modelpack.exceptions import StoreError
 
-__all__ = ["is_remote_scheme", "scheme_of", "storage_for"]
+__all__ = ["is_remote_scheme", "register_backend", "scheme_of", "storage_for"]
 
 #: scheme -> "module:class"; "" is a plain local path. Schemes not listed go to fsspec.
 _BACKENDS: dict[str, str] = {
@@ -20,6 +20,18 @@ _BACKENDS: dict[str, str] = {
 _FSSPEC = "modelpack._storage._fsspec:FsspecStorage"
 # fsspec names for local or in-process file systems, which are not remote model locations
 _NOT_REMOTE = {"file", "local"}
+
+
+def register_backend(scheme: str, target: str) -> None:
+    """Serve ``scheme://`` URIs with ``target``, a ``"module:Class"`` ArtifactStorage subclass.
+
+    Imported on first use. Registering the same target again is a no-op; a scheme already
+    served by another class is a StoreError (one owner per scheme).
+    """
+    scheme = scheme.lower()
+    current = _BACKENDS.setdefault(scheme, target)
+    if current != target:
+        raise StoreError(f"the {scheme}:// scheme is already served by {current}, not {target}")
 
 
 def scheme_of(uri: str) -> str:

@@ -101,3 +101,18 @@ def test_unknown_model_uri_scheme_lists_the_forms() -> None:
     with pytest.raises(ModelNotFoundError, match="unknown scheme 'nosuch'.*s3://"):
         parse_uri("nosuch://x/model")
     assert parse_uri("C:/models/m").kind == "path"  # a drive letter is no scheme
+
+
+def test_register_backend() -> None:
+    from modelpack._storage import _factory, register_backend
+
+    target = "modelpack._storage._local:LocalStorage"
+    try:
+        register_backend("teamfs", target)
+        register_backend("TEAMFS", target)  # the same again: fine
+        assert isinstance(storage_for("teamfs://x"), LocalStorage)
+        assert parse_uri("teamfs://x/model").kind == "remote"
+        with pytest.raises(StoreError, match="already served by"):
+            register_backend("teamfs", "modelpack._storage._s3:S3Storage")
+    finally:
+        _factory._BACKENDS.pop("teamfs", None)
