@@ -10,7 +10,8 @@ with a plain-text 400. This subclass adds, per connection:
   never parsed (httptools collects a header value by concatenation);
 * the keep-alive timeout from the moment the connection opens, not only between requests;
 * a request deadline (``request_timeout``) from a request's first byte until its body has
-  been received: a client sending too slowly gets 408 and the connection is closed;
+  been received: a client sending too slowly gets 408 and the connection is closed (one timer
+  per connection checks it);
 * JSON for every answer the protocol gives itself, in the MLflow error format
   (``{"error_code": "BAD_REQUEST", "message": ...}``), as the app answers.
 
@@ -69,7 +70,11 @@ def protocol_class(*, max_header_bytes: int, request_timeout: float) -> type:
             Protocol.open += 1
             self._in_head = True  # between requests, or reading a request's line and headers
             self._head = 0  # bytes of the current head so far
-            self._deadline: Any = None  # the current request's timer
+            # When the current request's first byte came (None between requests), and the one
+            # timer that checks it: re-armed only when it fires, not per request, so keep-alive
+            # traffic costs a clock read per request rather than a timer.
+            self._started: float | None = None
+            self._timer: Any = None
             super().connection_made(transport)
             # uvicorn arms the idle timer only after a response; a client that connects and
             # sends nothing is idle too
@@ -79,13 +84,15 @@ def protocol_class(*, max_header_bytes: int, request_timeout: float) -> type:
 
         def connection_lost(self, exc: Exception | None) -> None:
             Protocol.open -= 1
-            self._stop_deadline()
+            self._stop_timer()
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
             if self._in_head:
-                if self._deadline is None:
-                    self._deadline = self.loop.call_later(request_timeout, self._timed_out)
+                if self._started is None:
+                    self._started = self.loop.time()
+                    if self._timer is None:
+                        self._timer = self.loop.call_later(request_timeout, self._check_time)
                 room = max_header_bytes - self._head
                 if len(data) > room:
                     return self._past_cap(data, room)
@@ -116,8 +123,7 @@ def protocol_class(*, max_header_bytes: int, request_timeout: float) -> type:
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
-            self._stop_deadline()
-            self._in_head, self._head = True, 0
+            self._in_head, self._head, self._started = True, 0, None
 
         # ------------------------------------------------------------ refusals
         def send_400_response(self, msg: str) -> None:
@@ -127,7 +133,7 @@ def protocol_class(*, max_header_bytes: int, request_timeout: float) -> type:
             self._refuse(400, "BAD_REQUEST", f"malformed HTTP request: {detail or msg}")
 
         def _refuse(self, status: int, code: str, message: str) -> None:
-            self._stop_deadline()
+            self._stop_timer()
             cycle = self.cycle
             if cycle is not None and not cycle.response_complete:
                 # the app, if it is reading this request's body, sees a disconnect and logs
@@ -139,15 +145,20 @@ def protocol_class(*, max_header_bytes: int, request_timeout: float) -> type:
                 self.transport.write(refusal(status, code, message))
                 self.transport.close()
 
-        def _timed_out(self) -> None:
-            self._deadline = None
+        def _check_time(self) -> None:
+            self._timer = None
+            if self._started is None:  # between requests: the keep-alive timer's business
+                return
+            now = self.loop.time()
+            left = self._started + request_timeout - now
             cycle = self.cycle
-            if cycle is not None and not cycle.response_complete:
-                if cycle.response_started:
-                    return  # the app is answering already
-                if self._in_head:  # a pipelined request waits for the one before it
-                    self._deadline = self.loop.call_later(request_timeout, self._timed_out)
-                    return
+            busy = cycle is not None and not cycle.response_complete
+            # the app is answering already, or a pipelined request waits for the one before it
+            if left <= 0 and busy and (cycle.response_started or self._in_head):
+                self._started, left = now, request_timeout
+            if left > 0:
+                self._timer = self.loop.call_later(left, self._check_time)
+                return
             log.warning(
                 "closed a connection whose request took over %g s to arrive", request_timeout
             )
@@ -158,9 +169,9 @@ def protocol_class(*, max_header_bytes: int, request_timeout: float) -> type:
                 "send it faster or raise the limit (--request-timeout)",
             )
 
-        def _stop_deadline(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
+        def _stop_timer(self) -> None:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
 
     return Protocol

@@ -90,9 +90,10 @@ def parse_json(body: bytes, schema: Schema | None, *, max_cells: int = DEFAULT_M
     inputs = _PARSERS[key](doc[key], schema, key, max_cells)
     data = inputs.data
     if type(data) is dict:
-        check_cells(inputs.rows, len(data), max_cells, key)
+        if inputs.rows * len(data) > max_cells:
+            check_cells(inputs.rows, len(data), max_cells, key)
         check_python_columns(data, schema)
-    else:
+    elif data.size > max_cells:
         check_cells(data.size, 1, max_cells, key)
     inputs.params = params or None
     if inputs.key is not None and params:
@@ -251,7 +252,7 @@ def _typed_columns(schema: Schema) -> list[tuple[str, str]]:
     if _typed[0] is not schema:
         columns = [(c.name, c.type) for c in schema.columns() if c.name is not None]
         _typed = (schema, [(n, t) for n, t in columns if t in _NUMERIC or t == "boolean"])
-    return _typed[1]
+    return _typed[1]  # empty for a tensor schema
 
 
 def check_python_columns(cols: Any, schema: Schema | None) -> None:
@@ -266,9 +267,9 @@ def check_python_columns(cols: Any, schema: Schema | None) -> None:
     these (``_enforce._coerce``); until they refuse them themselves, the server does, at the
     cost of two C-level passes over each number column.
     """
-    if schema is None or schema.is_tensor:
+    if schema is None:
         return
-    for name, kind in _typed_columns(schema):
+    for name, kind in _typed[1] if _typed[0] is schema else _typed_columns(schema):
         col = cols.get(name)
         if type(col) is not list:
             if getattr(getattr(col, "dtype", None), "kind", None) != "O":

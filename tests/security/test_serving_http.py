@@ -182,3 +182,20 @@ def test_keep_alive_requests_and_pipelining_still_work(server: Server) -> None:
     raw = exchange(server.port, ping + post + ping + last)
     assert raw.count(b"HTTP/1.1 200 OK") == 4
     assert b'{"predictions":' in raw
+
+
+def test_the_limits_hold_with_several_workers(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # connections reach the workers through the parent process: same protocol, same limits
+    work = tmp_path_factory.mktemp("serving-http-workers")
+    model = save_numeric_model(work / "numeric")
+    srv = start_server(model, work / "server.log", "--workers", "2", env=ENV)
+    try:
+        for _ in range(2):  # one connection to each worker
+            json_error(exchange(srv.port, send_huge_header), 431)
+            json_error(exchange(srv.port, MALFORMED["garbage"]), 400)
+            json_error(exchange(srv.port, trickle(b"GET /ping HTTP/1.1\r\nHost: x\r\n")), 408)
+            assert exchange(srv.port, b"", timeout=60) == b""
+        assert request(srv.port, "GET", "/ping").status == 200
+    finally:
+        srv.stop()
+    assert "Traceback" not in srv.log()
