@@ -51,7 +51,7 @@ from modelpack._store._rest_convert import (
     run_from,
     tag_list,
 )
-from modelpack._store._rest_http import HttpClient
+from modelpack._store._rest_http import HttpClient, RestValueError
 from modelpack.exceptions import ModelExistsError, ModelNotFoundError, StoreError
 
 __all__ = ["RestStore"]
@@ -479,7 +479,12 @@ class RestStore(Store):
         return self._version(found["model_version"])
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
-        found = self._get("registered-models/alias", name=name, alias=alias)
+        try:
+            found = self._get("registered-models/alias", name=name, alias=alias)
+        except RestValueError as e:  # MLflow answers a missing alias as a bad parameter
+            raise ModelNotFoundError(
+                f"registered model {name!r} has no alias {alias!r}: {e}; set it with set_alias"
+            ) from None
         return self._version(found["model_version"])
 
     def get_latest_version(self, name: str, stage: str | None = None) -> ModelVersion:
