@@ -74,6 +74,20 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help="directory to extract into (default: here)",
     )
+    unpack.add_argument(
+        "--max-size",
+        type=_size,
+        default=None,
+        metavar="SIZE",
+        help="refuse an archive that expands to more than SIZE, e.g. 500M or 20G (default: 10G)",
+    )
+    unpack.add_argument(
+        "--max-files",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="refuse an archive of more than N files, folders and links (default: 100000)",
+    )
     unpack.set_defaults(func=_unpack)
 
     docker = subparsers.add_parser(
@@ -114,10 +128,35 @@ def _pack(args: argparse.Namespace) -> int:
     return 0
 
 
+def _size(text: str) -> int:
+    from modelpack.pack._archive import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    return value
+
+
 def _unpack(args: argparse.Namespace) -> int:
+    from modelpack.pack._archive import DEFAULT_MAX_FILES, DEFAULT_MAX_SIZE
     from modelpack.pack._bundle import unpack
 
-    root = unpack(args.archive, args.output)
+    root = unpack(
+        args.archive,
+        args.output,
+        max_size=DEFAULT_MAX_SIZE if args.max_size is None else args.max_size,
+        max_files=DEFAULT_MAX_FILES if args.max_files is None else args.max_files,
+    )
     print(f"unpacked and verified {root}")
     print(f"serve it with: {root}/serve --port 8080")
     return 0

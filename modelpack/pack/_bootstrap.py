@@ -160,13 +160,16 @@ def _install_conda(root: Path, env: Path, manifest: dict) -> None:
     sys.path.insert(0, str(wheel))
     from modelpack.pack._archive import safe_extract
 
-    safe_extract(root / str(manifest["conda_env"]), env)
+    # No expansion caps here: these archives were verified against BUNDLE.json, and whoever
+    # runs this script already runs the bundle's own code (a conda environment can also hold
+    # far more than the 100,000 files `modelpack unpack` allows by default).
+    safe_extract(root / str(manifest["conda_env"]), env, max_size=None, max_files=None)
     python = _env_python(env)
     unpack = env / ("Scripts/conda-unpack-script.py" if os.name == "nt" else "bin/conda-unpack")
     _run([str(python if python.exists() else sys.executable), str(unpack)])
     # modelpack itself goes beside the environment, first on PYTHONPATH at run time, so the
     # exact modelpack that packed the model serves it whatever the environment holds.
-    safe_extract(wheel, root / ".modelpack-lib")
+    safe_extract(wheel, root / ".modelpack-lib", max_size=None, max_files=None)
 
 
 def install(root: Path = HERE, env: Path | None = None) -> Path:

@@ -33,10 +33,19 @@ from modelpack._progress import Progress
 from modelpack._version import __version__
 from modelpack.exceptions import IntegrityError, ModelpackError
 from modelpack.pack import _bootstrap
+from modelpack.pack._archive import DEFAULT_MAX_FILES, DEFAULT_MAX_SIZE
 from modelpack.pack._python import model_python
 from modelpack.pack._selfwheel import build_self_wheel
 
-__all__ = ["BUNDLE_FORMAT", "PackOptions", "assemble", "pack", "unpack", "write_archive"]
+__all__ = [
+    "BUNDLE_FORMAT",
+    "PackOptions",
+    "assemble",
+    "copy_model",
+    "pack",
+    "unpack",
+    "write_archive",
+]
 
 BUNDLE_FORMAT = 1
 MANIFEST = _bootstrap.MANIFEST
@@ -142,10 +151,85 @@ def _env_kind(options: PackOptions) -> str:
     return options.env
 
 
+def _kind_of(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _not_regular(model_dir: Path, path: Path, mode: int) -> IntegrityError:
+    rel = path.relative_to(model_dir).as_posix()
+    what = _kind_of(mode)
+    if stat.S_ISLNK(mode):
+        target = os.readlink(path)
+        real = Path(os.path.realpath(path))
+        where = "outside the model directory" if model_dir not in real.parents else "in it"
+        what += f" to {target} ({where})"
+        fix = "replace the link with a copy of the file it points to, or remove it"
+    else:
+        fix = "remove it"
+    return IntegrityError(
+        f"refusing to pack {model_dir}: {rel} is {what}. A bundle holds only the model's "
+        f"regular files and never copies what a link points at; {fix}.",
+        path=str(path),
+    )
+
+
+def _copy_file(source: Path, dest: Path, model_dir: Path) -> None:
+    # O_NOFOLLOW and the fstat check close the gap between listing the file and opening it
+    # (a file swapped for a link or a FIFO meanwhile); O_NONBLOCK keeps a FIFO from blocking.
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(source, flags)
+    except OSError as e:
+        if os.path.islink(source):
+            raise _not_regular(model_dir, source, os.lstat(source).st_mode) from e
+        raise
+    with open(fd, "rb") as src:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _not_regular(model_dir, source, st.st_mode)
+        with open(dest, "wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+    os.chmod(dest, stat.S_IMODE(st.st_mode))
+    os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def copy_model(model_dir: Path, dest: Path) -> None:
+    """Copy the model directory's regular files and folders into the new directory ``dest``.
+
+    A symbolic link (wherever it points), a device, a FIFO or a socket is an
+    :class:`IntegrityError` naming it: what a link points at never enters a bundle.
+    """
+    root = Path(os.path.realpath(model_dir))
+
+    def walk(here: Path, out: Path) -> None:
+        out.mkdir()
+        for entry in sorted(os.scandir(here), key=lambda e: e.name):
+            path = Path(entry.path)
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if stat.S_ISDIR(mode):
+                if entry.name != "__pycache__":
+                    walk(path, out / entry.name)
+            elif stat.S_ISREG(mode):
+                _copy_file(path, out / entry.name, root)
+            else:
+                raise _not_regular(root, path, mode)
+
+    walk(root, dest)
+
+
 def assemble(model_dir: Path, bundle: Path, options: PackOptions) -> dict[str, Any]:
     """Write the bundle's files into the empty directory ``bundle``; return its manifest."""
+    copy_model(model_dir, bundle / "model")
+    model_dir = bundle / "model"  # from here on, only the copy's regular files are read
     python = model_python(model_dir)
-    shutil.copytree(model_dir, bundle / "model", ignore=shutil.ignore_patterns("__pycache__"))
     kind = _env_kind(options)
     manifest: dict[str, Any] = {
         "bundle_format": BUNDLE_FORMAT,
@@ -199,9 +283,25 @@ class _Counting:
         return data
 
 
+def _archived(path: Path) -> bool:
+    """Whether ``path`` goes into the archive: regular files only, never through a link."""
+    if "__pycache__" in path.parts:
+        return False
+    mode = path.lstat().st_mode
+    if stat.S_ISDIR(mode):
+        return False
+    if not stat.S_ISREG(mode):
+        raise IntegrityError(
+            f"refusing to archive {path}: it is {_kind_of(mode)}; a bundle holds only regular "
+            "files",
+            path=str(path),
+        )
+    return True
+
+
 def write_archive(bundle: Path, output: Path) -> None:
     """tar.gz ``bundle`` (as its top-level folder) into ``output``, atomically."""
-    files = sorted(p for p in bundle.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    files = sorted(p for p in bundle.rglob("*") if _archived(p))
     total = sum(p.stat().st_size for p in files)
     tmp = output.with_name(output.name + ".part")
     # Level 1: wheels are zip files already, so stronger levels cost time and save ~nothing.
@@ -246,18 +346,35 @@ def pack(
     return out
 
 
-def unpack(archive: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
+def unpack(
+    archive: str | os.PathLike[str],
+    target: str | os.PathLike[str],
+    *,
+    max_size: int | None = DEFAULT_MAX_SIZE,
+    max_files: int | None = DEFAULT_MAX_FILES,
+) -> Path:
     """Extract a bundle safely into ``target`` and verify it; return the bundle's folder.
 
-    Nothing is left behind when the archive is unsafe or a file does not match its digest.
+    Nothing is left behind when the archive is unsafe, exceeds a cap, is truncated or damaged,
+    or a file does not match its digest.
+
+    Parameters
+    ----------
+    archive, target
+        The bundle (``.tar.gz``) and the directory to put its folder in.
+    max_size, max_files
+        The most bytes the bundle may expand to (default 10 GiB) and the most members it may
+        hold (default 100,000); None for no cap. Exceeding one raises UnsafeArchiveError.
     """
     from modelpack.pack._archive import safe_extract
 
+    with open(archive, "rb"):  # a missing or unreadable archive fails before anything is made
+        pass
     dest = Path(target).expanduser().absolute()
     dest.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".modelpack-unpack-", dir=dest))
     try:
-        names = safe_extract(archive, staging)
+        names = safe_extract(archive, staging, max_size=max_size, max_files=max_files)
         tops = {n.split("/", 1)[0] for n in names}
         if len(tops) != 1:
             raise IntegrityError(f"{archive} is not a modelpack bundle (no single top folder)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,27 +78,30 @@ def build_context(
     """Write the build context into ``output`` (new or empty) and return its path."""
     from modelpack._load import open_model
     from modelpack.pack._bundle import PackOptions, assemble
-    from modelpack.pack._python import model_python
 
     model_dir, _ = open_model(model_uri)
     out = Path(output).expanduser().absolute()
     if out.exists() and any(out.iterdir()):
         raise ModelpackError(f"{out} exists and is not empty; choose a new -o directory")
-    python = model_python(model_dir)
     bundle = out / "bundle"
     bundle.mkdir(parents=True)
-    assemble(
-        model_dir,
-        bundle,
-        PackOptions(
-            platforms=list(options.platforms) or linux_platforms(),
-            env="wheelhouse",
-            extras=("serve",),  # the image only serves: no batch scoring libraries
-            find_links=options.find_links,
-            cache_dir=options.cache_dir,
-            source_uri=str(model_uri),
-        ),
-    )
+    try:
+        manifest = assemble(
+            model_dir,
+            bundle,
+            PackOptions(
+                platforms=list(options.platforms) or linux_platforms(),
+                env="wheelhouse",
+                extras=("serve",),  # the image only serves: no batch scoring libraries
+                find_links=options.find_links,
+                cache_dir=options.cache_dir,
+                source_uri=str(model_uri),
+            ),
+        )
+    except BaseException:
+        shutil.rmtree(bundle, ignore_errors=True)  # no half-made context left behind
+        raise
+    python = str(manifest["python"])  # read from the bundle's copy of the model
     (out / "Dockerfile").write_text(render_dockerfile(python, options.port), encoding="utf-8")
     (out / ".dockerignore").write_text("bundle/.env\nbundle/.modelpack-lib\n", encoding="utf-8")
     return out

@@ -130,7 +130,7 @@ def test_setuid_bits_are_dropped(tmp_path: Path) -> None:
 def test_size_limit(tmp_path: Path) -> None:
     archive = _tar(tmp_path / "big.tar.gz", _file("big", b"0" * 10_000))
     with pytest.raises(UnsafeArchiveError, match="expands to 10000 bytes"):
-        safe_extract(archive, tmp_path / "t", max_bytes=1000)
+        safe_extract(archive, tmp_path / "t", max_size=1000)
 
 
 def _zip(path: Path, *members: tuple[str, bytes, int]) -> Path:
