@@ -77,18 +77,24 @@ def test_log_model_and_load_runs_uri(
 def test_mlflow_client_loads_what_modelpack_logged(
     rest: Any, server: Any, name: str, taxi: Any, taxi_dv_lr: Any
 ) -> None:
-    run, info = _log_taxi(taxi, taxi_dv_lr, name, registered=name)
+    _, info = _log_taxi(taxi, taxi_dv_lr, name, registered=name)
+    row = {"PU_DO": ["A_B"], "trip_distance": [3.0]}
     script = textwrap.dedent(
         f"""
         import mlflow, pandas as pd
         mlflow.set_tracking_uri({server.url!r})
         m = mlflow.pyfunc.load_model("models:/{name}/1")
-        frame = pd.DataFrame({{"PU_DO": ["A_B"], "trip_distance": [3.0]}})
-        print(len(m.metadata.flavors))
+        print(float(m.predict(pd.DataFrame({row!r}))[0]))
         """
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-3000:]
+    import pandas as pd
+
+    ours = modelpack.load_model(info.model_uri).predict(pd.DataFrame(row))
+    assert float(done.stdout.split()[-1]) == pytest.approx(float(np.asarray(ours)[0]))
 
 
 def test_registry_aliases_stages_and_models_uri(
