@@ -12,10 +12,12 @@ for the model stays with the model's own signature handling in ``predict``.
 
 from __future__ import annotations
 
-import io
 import os
 import re
+import stat
 import sys
+import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -40,6 +42,9 @@ _EXTENSIONS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
 }
+# How long closing a CSV reader waits for Arrow's thread to release it (it takes microseconds;
+# only a read blocked on a pipe that stays open could take longer).
+_RELEASE_WAIT = 5.0
 # Bytes per CSV block. Columns outside the signature take their type from the first block.
 # Larger blocks raise the reader's resident memory (about 3x more with 4 MiB) for no speed gain.
 _CSV_BLOCK = 1 << 20
@@ -130,11 +135,58 @@ def _open_binary(path: str) -> tuple[BinaryIO, int | None]:
     return stream, os.fstat(stream.fileno()).st_size or None
 
 
+def _open_native(path: str) -> tuple[Any, int | None]:
+    """The input as an Arrow file, and its size in bytes when it is a regular file.
+
+    Arrow's CSV reader reads ahead on a thread of its own. Given a Python file object, that
+    thread takes the GIL for every read and drops the last reference to the file; if that
+    happens while the interpreter shuts down (an error or an empty input ends the run while
+    the thread still runs), the thread is ended inside C++ code and the process aborts
+    (SIGABRT, "terminate called without an active exception"). An Arrow file never touches
+    the interpreter from that thread.
+    """
+    import pyarrow as pa
+
+    if path == "-":
+        return _native_stdin(), None
+    try:
+        stream = pa.OSFile(path, "r")
+    except OSError as e:
+        reason = os.strerror(e.errno) if e.errno else str(e)
+        raise BatchError(f"cannot open the input {path}: {reason}") from e
+    return stream, stream.size() or None
+
+
+def _native_stdin() -> Any:
+    import pyarrow as pa
+
+    try:
+        stream = pa.OSFile("/dev/stdin", "r")  # the same pipe, terminal or file, reopened
+    except OSError:  # no /dev/stdin (Windows), or a socket: read through Python
+        return pa.PythonFile(sys.stdin.buffer, mode="r")
+    try:
+        mode = os.fstat(0).st_mode
+        if stat.S_ISREG(mode):  # a reopened file starts at 0: go on where stdin stands
+            stream.seek(os.lseek(0, 0, os.SEEK_CUR))
+    except OSError:
+        pass
+    return stream
+
+
 class _TextReader(Reader):
     """Shared by CSV and JSON Lines: a byte stream, its size, and column decoding."""
 
-    def __init__(self, path: str, *, batch_size: int, types: dict[str, pa.DataType]) -> None:
-        self._stream, self._size = _open_binary(path)
+    def __init__(
+        self,
+        path: str,
+        *,
+        batch_size: int,
+        types: dict[str, pa.DataType],
+        native: bool = False,
+    ) -> None:
+        self._stream: Any
+        self._size: int | None
+        self._stream, self._size = _open_native(path) if native else _open_binary(path)
         self._path = path
         self._batch_size = batch_size
         self._types = types
@@ -157,16 +209,20 @@ class _CsvReader(_TextReader):
         import pyarrow as pa
         import pyarrow.csv as pcsv
 
-        super().__init__(path, batch_size=batch_size, types=types)
+        super().__init__(path, batch_size=batch_size, types=types, native=True)
         self._invalid: list[BadRow] = []
+        self._reader: Any = None
         self._nulls = pa.array(pcsv.ConvertOptions().null_values, pa.string())
+        self._released = threading.Event()
+        handler = _InvalidRows(self._invalid)
+        weakref.finalize(handler, self._released.set)
         try:
             # Signature columns are read as text and decoded per chunk (see _decode), so one
             # bad value costs one row, not the whole file.
             self._reader = pcsv.open_csv(
                 self._stream,
                 read_options=pcsv.ReadOptions(block_size=_CSV_BLOCK, use_threads=False),
-                parse_options=pcsv.ParseOptions(invalid_row_handler=self._on_invalid),
+                parse_options=pcsv.ParseOptions(invalid_row_handler=handler),
                 convert_options=pcsv.ConvertOptions(
                     column_types={name: pa.string() for name in types}
                 ),
@@ -175,14 +231,21 @@ class _CsvReader(_TextReader):
             self.close()
             raise BatchError(f"cannot read {_name(path)} as CSV: {e}") from e
 
-    def _on_invalid(self, row: Any) -> str:
-        # ``number`` is the physical line (the header is line 1); it is known because the
-        # reader runs single-threaded.
-        number = row.number - 1 if row.number is not None else 0
-        self._invalid.append(
-            BadRow(number, f"expected {row.expected_columns} fields, found {row.actual_columns}")
-        )
-        return "skip"
+    def close(self) -> None:
+        """Let Arrow's reader go, and wait until it has let go of the Python row handler.
+
+        The reader's read-ahead thread may hold the last reference to the reader, and so
+        release the handler (taking the GIL) after the run ended; if the interpreter is shut
+        down by then, the process aborts (see _open_native). Waiting here, while the
+        interpreter is alive, takes no time in practice. Only references are dropped: closing
+        the file under that thread could hand its descriptor to another file; the last holder
+        closes it.
+        """
+        started = self._reader is not None
+        self._reader = None
+        self._stream = None
+        if started:
+            self._released.wait(_RELEASE_WAIT)
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
         import pyarrow as pa
@@ -204,14 +267,34 @@ class _CsvReader(_TextReader):
             rows, done = _row_numbers(table.num_rows, done, self._invalid)
             last = int(rows[-1])
             bad = [b for b in self._invalid if b.row <= last]
-            self._invalid = [b for b in self._invalid if b.row > last]
+            self._invalid[:] = [b for b in self._invalid if b.row > last]  # the handler's list
             table, rows, undecoded = _decode(table, rows, self._types, self._nulls)
             yield Chunk(table, rows, bad + undecoded)
         if self._invalid:
             import pyarrow as pa
 
             empty = pa.table({n: pa.array([], pa.string()) for n in self._reader.schema.names})
-            yield Chunk(empty, np.empty(0, np.int64), self._invalid)
+            yield Chunk(empty, np.empty(0, np.int64), list(self._invalid))
+
+
+class _InvalidRows:
+    """Arrow's ``invalid_row_handler``: notes each CSV row with the wrong number of fields.
+
+    An object of its own (not a bound method of the reader), so that the reader can tell
+    when Arrow has released it.
+    """
+
+    def __init__(self, found: list[BadRow]) -> None:
+        self._found = found
+
+    def __call__(self, row: Any) -> str:
+        # ``number`` is the physical line (the header is line 1); it is known because the
+        # reader runs single-threaded.
+        number = row.number - 1 if row.number is not None else 0
+        self._found.append(
+            BadRow(number, f"expected {row.expected_columns} fields, found {row.actual_columns}")
+        )
+        return "skip"
 
 
 def _row_numbers(n: int, done: int, invalid: list[BadRow]) -> tuple[np.ndarray, int]:
@@ -303,10 +386,18 @@ class _JsonlReader(_TextReader):
             yield self._parse(lines, numbers)
 
     def _read(self, data: bytes) -> pa.Table:
+        import pyarrow as pa
         import pyarrow.json as pj
 
         options = pj.ReadOptions(use_threads=False, block_size=max(len(data) + 1, 1 << 16))
-        table = pj.read_json(io.BytesIO(data), read_options=options, parse_options=self._options)
+        # A copy in memory Arrow owns, not a BytesIO nor a view of ``data``: the reader's
+        # read-ahead thread may release its input after read_json returned, and releasing a
+        # Python object takes the GIL (see _open_native). The copy costs a memcpy per chunk.
+        sink = pa.BufferOutputStream()
+        sink.write(data)
+        table = pj.read_json(
+            pa.BufferReader(sink.getvalue()), read_options=options, parse_options=self._options
+        )
         if self._columns is not None:
             table = table.select([c for c in self._columns if c in table.column_names])
         return table

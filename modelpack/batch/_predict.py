@@ -3,8 +3,10 @@
 Memory stays flat whatever the file size: one chunk of input and its predictions are held at
 a time. Input goes through :meth:`PyFuncModel.predict` unchanged, so the model's own signature
 handling checks and converts it. When a chunk fails with a data error (``ValueError``, which
-includes :class:`~modelpack.exceptions.SchemaError`, or ``TypeError``), the chunk is split in
-halves until the failing rows are isolated; the rest of the chunk is scored normally.
+includes :class:`~modelpack.exceptions.SchemaError`, ``TypeError``, ``OverflowError`` or
+``RecursionError``), the chunk is split in halves until the failing rows are isolated; the rest
+of the chunk is scored normally. A bad row's message names the columns it has no value in
+(empty cells, ``NaN``) or an infinite value in.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ if TYPE_CHECKING:
 __all__ = ["BatchOptions", "PredictSummary", "predict_file", "run", "score_frame"]
 
 ON_ERROR = ("fail", "skip")
-_DATA_ERRORS = (ValueError, TypeError)
+# What a model raises for bad values in a row. OverflowError: an integer out of its type's
+# range; RecursionError: a value that sends conversion code into endless recursion.
+_DATA_ERRORS = (ValueError, TypeError, OverflowError, RecursionError)
 _KEEP_BAD = 100  # bad rows kept in the summary; the count is always exact
 
 
@@ -116,7 +120,17 @@ def _describe(error: Exception, table: pa.Table) -> str:
     empty = [name for name in table.column_names if table.column(name).null_count]
     if empty:
         message += f" (no value in {', '.join(empty)})"
+    infinite = [name for name in table.column_names if _has_infinity(table.column(name))]
+    if infinite:
+        message += f" (infinite value in {', '.join(infinite)})"
     return message
+
+
+def _has_infinity(column: Any) -> bool:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pa.types.is_floating(column.type) and bool(pc.any(pc.is_inf(column)).as_py())
 
 
 def _score(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -36,21 +37,62 @@ def atomic_output(path: str) -> Iterator[BinaryIO]:
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
-    target = Path(path)
-    if target.is_dir():
-        raise BatchError(f"the output {path} is a directory; name a file")
-    if not target.parent.is_dir():
-        raise BatchError(f"cannot write {path}: the directory {target.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    target = _regular_target(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    except OSError as e:
+        raise BatchError(
+            f"cannot write {path}: cannot create a file in {target.parent} "
+            f"({e.strerror or e}); choose an output in a directory you can write to"
+        ) from e
     try:
         with os.fdopen(fd, "wb") as stream:
             yield stream
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual mode
+        _regular_target(str(target))  # again: something may have appeared there meanwhile
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _regular_target(path: str) -> Path:
+    """Where ``path``'s file is written (a link is followed); refuses anything not a file.
+
+    The output is renamed into place, so a FIFO, device or socket there would be replaced by
+    a regular file: it is refused instead, and standard output serves those.
+    """
+    target = Path(path)
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as e:
+        raise BatchError(f"cannot write {path}: {e.strerror or e}") from e
+    if mode is not None and stat.S_ISDIR(mode):
+        raise BatchError(f"the output {path} is a directory; name a file")
+    if mode is not None and not stat.S_ISREG(mode):
+        raise BatchError(
+            f"refusing to write {path}: it is {_kind(mode)}, not a regular file, and the "
+            "output is written as a new file renamed into place. To write into it, use "
+            f"standard output (-o -, output='-') and redirect it: ... -o - > {path}"
+        )
+    if not target.parent.is_dir():
+        raise BatchError(f"cannot write {path}: the directory {target.parent} does not exist")
+    return target
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
 
 
 def _umask() -> int:
