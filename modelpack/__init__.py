@@ -113,6 +113,7 @@ if TYPE_CHECKING:
         start_run,
     )
     from modelpack.batch import predict_file, spark_udf
+    from modelpack.exceptions import MlflowException
     from modelpack.flavors import Flavor, register_flavor
     from modelpack.pyfunc import PyFuncModel, PythonModel
 
@@ -176,6 +177,7 @@ _LAZY: dict[str, str] = {
     "Flavor": "modelpack.flavors:Flavor",
     "register_flavor": "modelpack.flavors:register_flavor",
     "exceptions": "modelpack.exceptions",
+    "MlflowException": "modelpack.exceptions:MlflowException",
     "pyfunc": "modelpack.pyfunc",
     "sklearn": "modelpack.sklearn",
     "xgboost": "modelpack.xgboost",

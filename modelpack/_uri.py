@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
+from modelpack._swap import recover
 from modelpack.exceptions import ModelNotFoundError
 
 if TYPE_CHECKING:
@@ -127,6 +128,7 @@ def resolve_uri(uri: str | os.PathLike[str]) -> Path:
     if parsed.kind == "path":
         assert parsed.path is not None
         path = Path(parsed.path).expanduser()
+        recover(path)  # an overwrite save killed between its renames left the old model aside
         if not path.exists():
             raise ModelNotFoundError(
                 f"no model at {path.absolute()}: the path does not exist", uri=parsed.raw

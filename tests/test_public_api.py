@@ -107,6 +107,7 @@ EXPECTED_PUBLIC = {
     # the client (MlflowClient is the same class, by its MLflow name)
     "Client",
     "MlflowClient",
+    "MlflowException",
     # batch scoring
     "predict_file",
     "spark_udf",

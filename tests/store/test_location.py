@@ -66,8 +66,8 @@ def test_set_store_uri_wins_over_the_env_var(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "uri",
-    ["sqlite://relative.db", "sqlite:///:memory:", "http://server:5000", "file://host/x"],
-    ids=["two-slashes", "memory", "http", "remote-file"],
+    ["sqlite://relative.db", "sqlite:///:memory:", "ftp://server/x", "file://host/x"],
+    ids=["two-slashes", "memory", "unknown-scheme", "remote-file"],
 )
 def test_bad_store_uris_are_refused_up_front(uri: str) -> None:
     with pytest.raises(StoreError):
