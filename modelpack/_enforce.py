@@ -55,6 +55,25 @@ def _lossy(name: str, target: str, arr: np.ndarray, why: str = "") -> SchemaErro
     )
 
 
+def _unconvertible(name: str, target: str, values: list[Any]) -> SchemaError:
+    """Why a column of Python values has no dtype: a null among booleans, or an integer
+    beyond 64 bits; names the column and the first offending row."""
+    for row, value in enumerate(values):
+        if value is None:
+            return SchemaError(
+                f"column {name!r} expects {target} but row {row} is null; give a value "
+                f"(a {target} column cannot hold nulls; a double column can, as NaN)",
+                column=name,
+            )
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            return SchemaError(
+                f"column {name!r} expects {target} but row {row} holds {value}, beyond the "
+                "64-bit integer range",
+                column=name,
+            )
+    return _lossy(name, target, np.asarray(values, dtype=object))
+
+
 def _coerce(name: str, arr: np.ndarray, target: str, from_python: bool) -> np.ndarray:
     """Return ``arr`` converted to ``target``'s dtype, or raise when that would lose meaning."""
     kind, size = arr.dtype.kind, arr.dtype.itemsize
@@ -63,7 +82,16 @@ def _coerce(name: str, arr: np.ndarray, target: str, from_python: bool) -> np.nd
         if found is None and target != "boolean" and all(v is None for v in arr):
             found = "double"
         if found in ("long", "double", "boolean"):
-            return _coerce(name, python_array(arr.tolist()), target, True)
+            values = arr.tolist()
+            if target in _INT_BITS and any(v is None for v in values):
+                raise _unconvertible(name, target, values)  # an integer column has no null
+            if found == "double" and python_kind(values) is None:  # every value is null
+                typed = np.full(len(values), np.nan)
+            else:
+                typed = python_array(values)
+            if typed.dtype.kind == "O":  # still Python objects: converting again cannot help
+                raise _unconvertible(name, target, values)
+            return _coerce(name, typed, target, True)
         raise _lossy(name, target, arr)
     if target == "double":
         if kind == "f":
@@ -90,6 +118,14 @@ def _coerce(name: str, arr: np.ndarray, target: str, from_python: bool) -> np.nd
             )
             if integral and _in_range(arr, dtype):
                 return arr.astype(dtype)
+            missing = np.flatnonzero(np.isnan(arr))
+            if from_python and missing.size:  # None read into a float column
+                row = int(missing[0])
+                raise SchemaError(
+                    f"column {name!r} expects {target} but row {row} is null; give a "
+                    f"value (a {target} column cannot hold nulls; a double column can, as NaN)",
+                    column=name,
+                )
             raise _lossy(name, target, arr, "converting it would drop the fractional part")
     elif target == "boolean":
         if kind == "b":

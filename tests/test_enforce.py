@@ -343,3 +343,34 @@ def test_same_layout_frames_reuse_the_layout_safely(taxi_model_dir: Path) -> Non
     _same_records(model.prepare(as_object), as_object.to_dict("records"))
     with pytest.raises(SchemaError, match="PU_DO"):
         model.prepare(pd.DataFrame({"PU_DO": [1, 2], "trip_distance": [1.0, 2.0]}))
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        ({"n": [1, None, 3]}, r"column 'n' expects long but row 1 is null"),
+        ({"n": [2**63, 1, 1]}, r"column 'n' expects long but row 0 holds 9223372036854775808"),
+        ({"n": [None, None, None]}, r"column 'n' expects long but row 0 is null"),
+        ({"b": [True, None, False]}, r"column 'b' expects boolean but row 1 is null"),
+    ],
+    ids=["null-in-long", "beyond-int64", "all-null-long", "null-in-boolean"],
+)
+def test_unconvertible_python_columns_name_the_row_and_never_recurse(
+    columns: dict[str, list[Any]], message: str
+) -> None:
+    from modelpack._enforce import ColumnEnforcer
+    from modelpack._signature import ColSpec, Schema
+
+    name = next(iter(columns))
+    target = "boolean" if name == "b" else "long"
+    enforce = ColumnEnforcer(Schema([ColSpec(target, name)]))
+    with pytest.raises(SchemaError, match=message):
+        enforce(columns)
+
+
+def test_an_all_null_double_column_is_nan() -> None:
+    from modelpack._enforce import ColumnEnforcer
+    from modelpack._signature import ColSpec, Schema
+
+    table, _ = ColumnEnforcer(Schema([ColSpec("double", "x")]))({"x": [None, None]})
+    assert np.isnan(np.asarray(table.to_matrix(), dtype=float)).all()
