@@ -16,6 +16,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
 def register(subparsers: Any) -> None:
     serve = subparsers.add_parser(
         "serve",
@@ -65,6 +75,36 @@ def register(subparsers: Any) -> None:
         help="refuse request bodies larger than this with 413 (default: 64)",
     )
     serve.add_argument(
+        "--max-cells",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="refuse requests that decode to more cells (rows x columns) with 413 "
+        "(default: MODELPACK_SERVE_MAX_CELLS, else 1,000,000)",
+    )
+    serve.add_argument(
+        "--max-header-kb",
+        type=_positive_float,
+        default=None,
+        metavar="KIB",
+        help="refuse a request line plus headers larger than this with 431 (default: 64)",
+    )
+    serve.add_argument(
+        "--keep-alive-timeout",
+        type=_positive_float,
+        default=None,
+        metavar="S",
+        help="close a connection idle this many seconds (default: 5)",
+    )
+    serve.add_argument(
+        "--request-timeout",
+        type=_positive_float,
+        default=None,
+        metavar="S",
+        help="answer 408 and close a connection whose request has not fully arrived after this "
+        "many seconds (default: 30)",
+    )
+    serve.add_argument(
         "--no-access-log",
         dest="access_log",
         action="store_false",
@@ -94,6 +134,10 @@ def _serve(args: argparse.Namespace) -> int:
         batch_max_size=args.batch_max_size,
         batch_max_latency_ms=args.batch_max_latency_ms,
         max_body_mb=args.max_body_mb,
+        max_cells=args.max_cells,
+        max_header_kb=args.max_header_kb,
+        keep_alive_timeout=args.keep_alive_timeout,
+        request_timeout=args.request_timeout,
         access_log=args.access_log,
     )
     return 0

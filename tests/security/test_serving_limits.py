@@ -192,3 +192,17 @@ def test_a_bad_limit_in_the_environment_names_the_variable(
     monkeypatch.setenv("MODELPACK_SERVE_MAX_CELLS", value)
     with pytest.raises(ValueError, match="MODELPACK_SERVE_MAX_CELLS"):
         create_app(taxi_model_dir, access_log=False)
+
+
+def test_the_cli_flag_sets_the_cell_limit(tmp_path: Path, taxi: Any, taxi_dv_lr: Any) -> None:
+    model = save_taxi_model(tmp_path / "model", taxi, taxi_dv_lr)
+    server = start_server(model, tmp_path / "server.log", "--max-cells", "4")
+    try:
+        rows = [{"PU_DO": "43_151", "trip_distance": 1.0 + i} for i in range(3)]  # 6 cells
+        refused = server.post("/invocations", {"dataframe_records": rows})
+        assert refused.status == 413, refused.body
+        assert json.loads(refused.body)["error_code"]
+        fits = server.post("/invocations", {"dataframe_records": rows[:2]})  # 4 cells
+        assert fits.status == 200, fits.body
+    finally:
+        server.stop()
