@@ -258,6 +258,10 @@ def test_a_registry_session_reads_back_as_with_mlflow(
     monkeypatch.chdir(tmp_path)  # MLflow writes ./mlruns otherwise
     monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    # MLflow's setters also export MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI to the process
+    # environment, which every later subprocess would inherit: monkeypatch restores both.
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     try:
@@ -265,6 +269,7 @@ def test_a_registry_session_reads_back_as_with_mlflow(
             theirs = _session(mlflow.MlflowClient(), mlflow.register_model, str(model_dir))
     finally:
         mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
     ours = _session(RegistryClient(), registry.register_model, str(model_dir))
     # error codes apart, everything a user reads back is the same
     their_errors, our_errors = theirs.pop("errors"), ours.pop("errors")

@@ -44,7 +44,7 @@ def _run(source: str, workdir: Path) -> dict[str, Any]:
         "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true",
         "PYTHONWARNINGS": "ignore",
     }
-    for var in ("MODELPACK_STORE_URI", "MLFLOW_TRACKING_URI"):
+    for var in ("MODELPACK_STORE_URI", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
         env.pop(var, None)
     done = subprocess.run(
         [sys.executable, str(script), f"sqlite:///{workdir / 'store.db'}", str(summary)],
