@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -362,6 +363,7 @@ def test_system_metrics_are_not_recorded() -> None:
 
 def test_search_runs_frame() -> None:
     ids = _runs_for_search()
+    time.sleep(0.005)  # start times are in ms: "the newer first" needs the open run to be newer
     with modelpack.start_run(run_name="open") as open_run:
         frame = modelpack.search_runs(order_by=["metrics.rmse ASC"])
     import pandas as pd
