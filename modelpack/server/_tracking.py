@@ -16,7 +16,7 @@ from modelpack.server._wire import (
     run_json,
 )
 
-__all__ = ["ROUTES", "view_type"]
+__all__ = ["ROUTES", "latest_metrics", "view_type"]
 
 _API = "/api/2.0/mlflow"
 _RUN_ID = ("run_id", "run_uuid")
@@ -122,8 +122,24 @@ def _run_id(args: Args) -> str:
     return str(args.first(*_RUN_ID, required=True))
 
 
+def latest_metrics(store: Any, run: Any) -> list[Metric]:
+    """Each metric's latest value with its step and timestamp (the run only holds values):
+    highest step, then newest timestamp, then largest value, as MLflow picks it."""
+    found = []
+    for key in run.data.metrics:
+        history = store.get_metric_history(run.info.run_id, key)
+        if history:
+            found.append(max(history, key=lambda m: (m.step, m.timestamp, m.value)))
+    return found
+
+
+def _run_answer(store: Any, run_id: str) -> dict[str, Any]:
+    run = store.get_run(run_id)
+    return run_json(run, metrics=latest_metrics(store, run))
+
+
 def get_run(server: Any, args: Args) -> dict[str, Any]:
-    return {"run": run_json(server.store.get_run(_run_id(args)))}
+    return {"run": _run_answer(server.store, _run_id(args))}
 
 
 def update_run(server: Any, args: Args) -> dict[str, Any]:

@@ -58,3 +58,37 @@ def test_mlflow_logs_registers_and_loads_through_the_server(
     assert "Traceback" not in server.log.read_text()
     # the model's files went to the artifacts destination, MLmodel included
     assert list((tmp_path / "artifacts").glob("*/models/m-*/artifacts/MLmodel"))
+
+
+METRICS_SCRIPT = r"""
+import sys
+import mlflow
+
+client = mlflow.MlflowClient(sys.argv[1])
+exp = client.create_experiment("metrics-steps")
+run = client.create_run(exp)
+run_id = run.info.run_id
+client.log_metric(run_id, "loss", 0.5, timestamp=1_700_000_000_000, step=3)
+client.log_metric(run_id, "loss", 0.9, timestamp=1_700_000_000_500, step=1)
+client.log_metric(run_id, "acc", 0.75, timestamp=1_700_000_001_000, step=7)
+client.set_terminated(run_id)
+found = {m.key: (m.value, m.step, m.timestamp) for m in client.get_run(run_id).data._metric_objs}
+assert found == {
+    "loss": (0.5, 3, 1_700_000_000_000),
+    "acc": (0.75, 7, 1_700_000_001_000),
+}, found
+print("METRICS-OK")
+"""
+
+
+def test_get_run_gives_each_metric_its_step_and_timestamp(server: Running, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", METRICS_SCRIPT, server.url],
+        cwd=tmp_path,
+        env=env_without_store(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr + server.log.read_text()
+    assert "METRICS-OK" in done.stdout
