@@ -15,6 +15,8 @@ modelpack::
     ├── UnsafeModelError(PermissionError)    loading would unpickle while pickle is disallowed
     ├── EnvironmentMismatchError(RuntimeError) running environment differs (strict_env=True)
     ├── StoreError(RuntimeError)             the run/registry store refused or failed an operation
+    │   └── StoreUnavailableError            the store's database server cannot be reached now
+    │                                        (try again later: the next call reconnects)
     ├── UnsafeArchiveError(ValueError)       an archive member would escape its target directory
     ├── FlavorExistsError(ValueError)        a flavor is registered under a name already taken
     ├── NotSupportedError(AttributeError)    an MLflow name modelpack does not implement (says
@@ -26,7 +28,8 @@ Each error has an ``error_code``, the name of a code of MLflow's ``ErrorCode`` e
 defaults: ``INVALID_PARAMETER_VALUE`` for ManifestError, SchemaError and UnsafeArchiveError;
 ``RESOURCE_DOES_NOT_EXIST`` for ModelNotFoundError and FlavorNotFoundError;
 ``RESOURCE_ALREADY_EXISTS`` for ModelExistsError and FlavorExistsError; ``PERMISSION_DENIED``
-for UnsafeModelError; ``NOT_IMPLEMENTED`` for NotSupportedError; ``INTERNAL_ERROR`` for the
+for UnsafeModelError; ``NOT_IMPLEMENTED`` for NotSupportedError; ``TEMPORARILY_UNAVAILABLE``
+for StoreUnavailableError (HTTP 503); ``INTERNAL_ERROR`` for the
 rest. A raise may give a more precise one (``StoreError(..., error_code="INVALID_PARAMETER_VALUE")``).
 An error class defined elsewhere in modelpack gets its default from the built-in it inherits (a
 ``ValueError`` is ``INVALID_PARAMETER_VALUE``, a ``LookupError`` ``RESOURCE_DOES_NOT_EXIST``).
@@ -65,6 +68,7 @@ __all__ = [
     "RestException",
     "SchemaError",
     "StoreError",
+    "StoreUnavailableError",
     "UnsafeArchiveError",
     "UnsafeModelError",
     "http_status",
@@ -314,6 +318,13 @@ class StoreError(ModelpackError, RuntimeError):
     """The run and model registry store refused or failed an operation."""
 
     error_code = "INTERNAL_ERROR"
+
+
+class StoreUnavailableError(StoreError):
+    """The store's database server cannot be reached (down, restarting, network); nothing was
+    written. The next call connects again, so retrying later is the fix."""
+
+    error_code = "TEMPORARILY_UNAVAILABLE"
 
 
 class UnsafeArchiveError(ModelpackError, ValueError):
