@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelpack._enforce import ColumnEnforcer, enforce_tensor
+from modelpack._predict_methods import LABELLED, PARAM, check_method, label_classes
 from modelpack._preprocess import first_stage
 from modelpack._signature import ParamSpec, Schema, Signature, is_dataframe
 from modelpack._tables import Table, as_table
@@ -58,6 +59,9 @@ class PyFuncModel:
             preprocessor, manifest.preprocessor, predictor.input_kind
         )
         self._warned_extra: set[tuple[str, ...]] = set()
+        # A signature that declares a parameter named predict_method keeps it for the model.
+        self._dispatch = not any(p.name == PARAM for p in self._params)
+        self._default_method: str | None = None
 
     # ------------------------------------------------------------------ introspection
     @property
@@ -78,6 +82,26 @@ class PyFuncModel:
         """True when requests may be merged into one ``predict`` call and split back."""
         return bool(getattr(self._predictor, "row_wise", False))
 
+    @property
+    def predict_methods(self) -> tuple[str, ...]:
+        """The methods ``predict`` can run, by name, for ``params={"predict_method": name}``.
+
+        Among ``predict``, ``predict_proba``, ``predict_log_proba`` and ``decision_function``,
+        those the model has (a Pipeline has those of its last step).
+        """
+        return tuple(getattr(self._predictor, "methods", ("predict",)))
+
+    @property
+    def default_predict_method(self) -> str | None:
+        """The method ``predict`` runs when the call names none (None: the model's own)."""
+        return self._default_method
+
+    @default_predict_method.setter
+    def default_predict_method(self, method: str | None) -> None:
+        if method is not None:
+            check_method(method, self.predict_methods)
+        self._default_method = method
+
     def get_raw_model(self) -> Any:
         """The native object behind this model (estimator, booster or PythonModel)."""
         return getattr(self._predictor, "model", self._predictor)
@@ -92,13 +116,35 @@ class PyFuncModel:
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """Check ``data`` against the signature, preprocess it, and predict.
 
+        ``params`` holds the parameters the signature declares, and optionally
+        ``"predict_method"``: one of :attr:`predict_methods` (``"predict_proba"``, ...) to run
+        instead of ``predict``. Probabilities and multi-class decision functions come back as
+        a DataFrame whose columns are the class labels, where the model has them.
+
         Raises :class:`~modelpack.exceptions.SchemaError` naming the column and types when the
-        input does not match the signature.
+        input does not match the signature, or naming the methods the model has when asked
+        for one it lacks.
         """
+        method = self._default_method
+        if params and self._dispatch and PARAM in params:
+            params = dict(params)
+            method = check_method(params.pop(PARAM), self.predict_methods)
         model_input = self.prepare(data)
         if self._transform is not None:
             model_input = self._transform(model_input)
-        return self._predictor.predict(model_input, self._resolve_params(params))
+        resolved = self._resolve_params(params)
+        if method is None:
+            return self._predictor.predict(model_input, resolved)
+        return self._call(method, model_input, resolved)
+
+    def _call(self, method: str, model_input: Any, params: dict[str, Any] | None) -> Any:
+        call = getattr(self._predictor, "call", None)
+        if call is None:  # a predictor that offers predict only
+            return self._predictor.predict(model_input, params)
+        out = call(method, model_input, params)
+        if method in LABELLED:
+            out = label_classes(out, getattr(self._predictor, "classes", None))
+        return out
 
     def prepare(self, data: Any) -> Any:
         """The input after schema checks, in the layout the first stage consumes."""

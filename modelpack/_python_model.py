@@ -26,6 +26,11 @@ class PythonModel:
     Override :meth:`predict`; override :meth:`load_context` to load the files passed as
     ``artifacts=`` when saving. Set the class attribute ``input_kind`` to ``"records"`` to
     receive a list of dicts instead of a DataFrame, or ``"any"`` to receive input untouched.
+
+    A subclass may also define ``predict_proba``, ``predict_log_proba`` or
+    ``decision_function``, taking the same arguments as its ``predict``; callers then choose
+    one with ``params={"predict_method": "predict_proba"}``, and a ``classes_`` attribute
+    labels their columns. Parameters the signature declares reach every method as ``params``.
     """
 
     input_kind: str = "frame"

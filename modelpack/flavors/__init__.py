@@ -24,6 +24,7 @@ from modelpack.exceptions import FlavorExistsError, FlavorNotFoundError
 __all__ = [
     "Flavor",
     "LoadContext",
+    "MethodPredictor",
     "Predictor",
     "SaveContext",
     "all_flavors",
@@ -47,6 +48,24 @@ class Predictor(Protocol):
     row_wise: bool
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any: ...
+
+
+class MethodPredictor(Predictor, Protocol):
+    """A predictor that can run other methods than its default, chosen by the caller.
+
+    ``PyFuncModel.predict(x, params={"predict_method": name})`` checks ``name`` against
+    ``methods`` and calls ``call(name, data, params)``; the core labels the columns of
+    ``predict_proba``-like output with ``classes``. A predictor without ``methods`` offers
+    ``("predict",)`` only.
+    """
+
+    #: the method names a caller may ask for (``modelpack._predict_methods.METHODS`` the model
+    #: has, plus its default method)
+    methods: tuple[str, ...]
+    #: the model's class labels, in the order of its probability columns; None when unknown
+    classes: Any
+
+    def call(self, method: str, data: Any, params: dict[str, Any] | None = None) -> Any: ...
 
 
 @dataclass(frozen=True)

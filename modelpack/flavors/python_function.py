@@ -11,7 +11,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from modelpack._python_model import PythonModel, PythonModelContext, as_python_model
+from modelpack._predict_methods import METHODS, available
+from modelpack._python_model import (
+    PythonModel,
+    PythonModelContext,
+    _FunctionModel,
+    as_python_model,
+)
 from modelpack._serialize import dump_object, load_object
 from modelpack.flavors import Flavor, LoadContext, SaveContext
 
@@ -50,13 +56,24 @@ class _PythonModelPredictor:
         self._wants_context = bool(names) and names[0] == "context"
         self._context = getattr(model, "_modelpack_context", None)
         self._takes_params = "params" in names or not isinstance(model, PythonModel)
+        # A PythonModel may define predict_proba & co. beside predict (same arguments); a
+        # wrapped plain callable has predict only.
+        own = () if isinstance(model, _FunctionModel) else available(model, METHODS[1:])
+        self.methods: tuple[str, ...] = ("predict", *own)
+        self.classes = getattr(model, "classes_", None)
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        return self._run(self.model.predict, data, params)
+
+    def call(self, method: str, data: Any, params: dict[str, Any] | None = None) -> Any:
+        return self._run(getattr(self.model, method), data, params)
+
+    def _run(self, fn: Any, data: Any, params: dict[str, Any] | None) -> Any:
         if self._wants_context:
-            return self.model.predict(self._context, data, params=params)
+            return fn(self._context, data, params=params)
         if self._takes_params:
-            return self.model.predict(data, params=params)
-        return self.model.predict(data)
+            return fn(data, params=params)
+        return fn(data)
 
 
 class PythonFunctionFlavor(Flavor):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from modelpack._optional import require
+from modelpack._predict_methods import METHODS, available
 from modelpack._preprocess import input_kind_of
 from modelpack._serialize import PICKLE_FORMATS, dump_object, load_object
 from modelpack.exceptions import ManifestError
@@ -33,7 +34,8 @@ def _is_sklearn(obj: Any) -> bool:
 
 
 class SklearnPredictor:
-    """Calls ``predict`` (or the chosen method) of a fitted estimator."""
+    """Calls ``predict`` (or the method chosen when saving) of a fitted estimator; ``call``
+    runs any other method it has that a caller asks for."""
 
     row_wise = True
 
@@ -41,9 +43,15 @@ class SklearnPredictor:
         self.model = model
         self.input_kind = input_kind_of(model)
         self._predict = getattr(model, method)
+        extra = () if method in METHODS else (method,)
+        self.methods: tuple[str, ...] = available(model) + extra
+        self.classes = getattr(model, "classes_", None)
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         return self._predict(data)
+
+    def call(self, method: str, data: Any, params: dict[str, Any] | None = None) -> Any:
+        return getattr(self.model, method)(data)
 
 
 class SklearnFlavor(Flavor):

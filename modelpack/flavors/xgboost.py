@@ -13,6 +13,7 @@ from typing import Any
 
 from modelpack._manifest import MLMODEL_FILE
 from modelpack._optional import require
+from modelpack._predict_methods import available
 from modelpack._preprocess import input_kind_of
 from modelpack.exceptions import ManifestError
 from modelpack.flavors import Flavor, LoadContext, SaveContext
@@ -34,6 +35,9 @@ class XGBoostPredictor:
             self.input_kind = "frame" if model.feature_names and model.feature_types else "array"
         else:
             self.input_kind = input_kind_of(model)
+        # a Booster predicts only; the scikit-learn classes add predict_proba (classifiers)
+        self.methods: tuple[str, ...] = ("predict",) if self._booster else available(model)
+        self.classes = None if self._booster else getattr(model, "classes_", None)
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         if not self._booster:
@@ -44,6 +48,11 @@ class XGBoostPredictor:
             import xgboost as xgb
 
             return self.model.predict(xgb.DMatrix(data))
+
+    def call(self, method: str, data: Any, params: dict[str, Any] | None = None) -> Any:
+        if method == "predict":
+            return self.predict(data, params)
+        return getattr(self.model, method)(data)
 
 
 class XGBoostFlavor(Flavor):
