@@ -55,6 +55,7 @@ from modelpack._store._entities import (
 )
 from modelpack._store._filter import FilterError
 from modelpack._store._location import DEFAULT_STORE_DIR, ENV_VAR
+from modelpack._store._migrate import migrate_store
 from modelpack._store._registry_search import RegistryValueError
 from modelpack.exceptions import StoreError
 
@@ -67,7 +68,9 @@ __all__ = [
     "close_stores",
     "get_store",
     "get_store_uri",
+    "migrate_store",
     "set_store_uri",
+    "upgrade_store",
     # what the store takes and hands back
     "RUN_STATUSES",
     "STAGES",
@@ -109,6 +112,9 @@ _BACKENDS: dict[str, str] = {
     "": "modelpack._store._sqlite:SqliteStore",
     "file": "modelpack._store._sqlite:SqliteStore",
     "sqlite": "modelpack._store._sqlite:SqliteStore",
+    "postgresql": "modelpack._store._postgres:PostgresStore",
+    "postgresql+psycopg": "modelpack._store._postgres:PostgresStore",
+    "postgres": "modelpack._store._postgres:PostgresStore",
     "http": "modelpack._store._rest:RestStore",
     "https": "modelpack._store._rest:RestStore",
 }
@@ -131,7 +137,8 @@ def _backend_for(uri: str) -> type[Store]:
     target = _BACKENDS.get(scheme)
     if target is None:
         raise StoreError(
-            f"unsupported store URI {uri!r}: use a directory, file:///dir or sqlite:///path/to.db"
+            f"unsupported store URI {uri!r}: use a directory, file:///dir, sqlite:///path/to.db, "
+            "postgresql://user:password@host:5432/dbname or http(s)://tracking-server"
         )
     module, _, name = target.partition(":")
     backend = _backends[scheme] = getattr(importlib.import_module(module), name)
@@ -176,6 +183,32 @@ def get_store(uri: str | os.PathLike[str] | None = None) -> Store:
         if store is None:
             store = _stores[key] = backend.open(text)
     return store
+
+
+def upgrade_store(uri: str | os.PathLike[str] | None = None) -> tuple[int, int]:
+    """Bring a store's database schema to this release's version (safe to repeat).
+
+    Parameters
+    ----------
+    uri : str, path or None
+        The store (default: :func:`get_store_uri`).
+
+    Returns
+    -------
+    (int, int)
+        The schema version found and the version now (equal when nothing was missing).
+    """
+    text = get_store_uri() if uri is None else os.fspath(uri)
+    backend = _backend_for(text)
+    upgrade = getattr(backend, "upgrade", None)
+    if upgrade is None:
+        raise StoreError(
+            f"the store {text} keeps its schema behind a server: upgrade the server's own store "
+            "(`modelpack store upgrade --store <its backend store URI>`, or restart "
+            "`modelpack server`, which upgrades it when it starts)"
+        )
+    before, after = upgrade(text)
+    return int(before), int(after)
 
 
 def close_stores() -> None:

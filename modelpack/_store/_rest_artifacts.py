@@ -55,6 +55,13 @@ def _server_in_effect() -> str | None:
     return None
 
 
+def _split_path(root_uri: str) -> str:
+    parts = urlsplit(root_uri)
+    if parts.scheme != SCHEME:
+        raise StoreError(f"not an {SCHEME} URI: {root_uri!r}")
+    return parts.path.strip("/")
+
+
 def _split(root_uri: str) -> tuple[str, str]:
     """``mlflow-artifacts:[//host:port]/path`` -> (server URL, path under the proxy root)."""
     parts = urlsplit(root_uri)
@@ -81,6 +88,10 @@ class ProxyStorage(ArtifactStorage):
 
     def __init__(self, root_uri: str, *, client: HttpClient | None = None) -> None:
         super().__init__(root_uri)
+        if client is not None and not urlsplit(root_uri).netloc:
+            # the store that handed out this URI talks to its own server: none need be in effect
+            self._root, self._client = _split_path(root_uri), client
+            return
         server, self._root = _split(root_uri)
         self._client = client or client_for(server)
 

@@ -1,0 +1,456 @@
+"""``modelpack store migrate``: copy one store into another through the ``Store`` interface.
+
+Experiments (matched by name), runs (params, every metric value with its step and timestamp,
+tags, status, times, artifacts, logged models) and the registry (models, versions, tags,
+descriptions, stages, aliases) are read from the source and written to the target with the
+interface's own calls, so any two backends work: a laptop's SQLite store into a team server,
+one server into another.
+
+Resuming: each copied run carries the tag ``modelpack.migrated_from`` (the source run's id)
+from the moment it is created, and ``modelpack.migrating`` until its copy is complete; each
+copied version carries ``modelpack.migrated_from`` naming the source store and version. A
+second run of the same migration finds those tags, skips what is complete, finishes what is
+not (logging only the metric values and params still missing) and never creates a second
+copy. A registered version keeps pointing at files in its run: its ``source`` becomes the
+copied run's ``runs:/`` URI. A version registered from a path outside any run is copied into
+a run of its own in the target's ``Default`` experiment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelpack._store._base import Store
+from modelpack._store._context import TAG_PARENT
+from modelpack._store._entities import (
+    Experiment,
+    LifecycleStage,
+    LoggedModel,
+    Metric,
+    ModelVersion,
+    NewRun,
+    NewVersion,
+    RegisteredModel,
+    Run,
+    ViewType,
+    now_ms,
+)
+from modelpack.exceptions import ModelExistsError, ModelNotFoundError, StoreError
+
+__all__ = ["MIGRATED_FROM", "MIGRATING", "MigrationSummary", "migrate_store"]
+
+#: on a copied run: the source run's id; on a copied version: the source store and version
+MIGRATED_FROM = "modelpack.migrated_from"
+#: on a copied run until everything of it is copied
+MIGRATING = "modelpack.migrating"
+#: kept by stores that record logged models in a tag; the target rebuilds its own
+_HISTORY_TAG = "mlflow.log-model.history"
+_PAGE = 1000
+#: records that ``n`` more items (runs or versions) are done
+_Advance = Callable[[int], None]
+_METRICS_PER_BATCH = 1000
+
+
+@dataclass
+class MigrationSummary:
+    """What a migration did: counts of copied items and of those found already copied."""
+
+    experiments: int = 0
+    runs_copied: int = 0
+    runs_skipped: int = 0
+    versions_copied: int = 0
+    versions_skipped: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.experiments} experiments, {self.runs_copied} runs copied "
+            f"({self.runs_skipped} already there), {self.versions_copied} model versions "
+            f"copied ({self.versions_skipped} already there)"
+        )
+
+
+def migrate_store(source_uri: str, target_uri: str, *, progress: bool = True) -> MigrationSummary:
+    """Copy everything in the store ``source_uri`` into the store ``target_uri``.
+
+    Parameters
+    ----------
+    source_uri, target_uri : str
+        Store URIs (a directory, ``sqlite:///...``, ``http(s)://host:port``, ...).
+    progress : bool
+        Draw a progress line on standard error when it is a terminal.
+
+    Returns
+    -------
+    MigrationSummary
+        How many runs and versions were copied, and how many were found already copied.
+    """
+    from modelpack._store import get_store
+
+    if _identity(source_uri) == _identity(target_uri):
+        raise StoreError(f"cannot migrate {source_uri!r} into itself: give another target store")
+    source, target = get_store(source_uri), get_store(target_uri)
+    job = _Migration(source, target, str(_identity(source_uri)))
+    return job.run(progress=progress)
+
+
+def _identity(uri: str) -> tuple[str, str]:
+    from modelpack._store import _backend_for
+
+    backend = _backend_for(uri)
+    return backend.__name__, str(backend.identify(uri))
+
+
+class _Migration:
+    def __init__(self, source: Store, target: Store, source_id: str) -> None:
+        self.source, self.target, self.source_id = source, target, source_id
+        self.summary = MigrationSummary()
+        #: source run id -> target run id
+        self.runs: dict[str, str] = {}
+        #: target child run id -> (the source's parent run id, the copy's parent tag now)
+        self.parents: dict[str, tuple[str, str | None]] = {}
+
+    def run(self, *, progress: bool) -> MigrationSummary:
+        from modelpack._progress import Progress
+
+        experiments = self.source.list_experiments()
+        plan = [(exp, _all_runs(self.source, exp.experiment_id)) for exp in experiments]
+        models = _all_registered_models(self.source)
+        versions = {m.name: _all_versions(self.source, m.name) for m in models}
+        total = sum(len(runs) for _, runs in plan) + sum(len(v) for v in versions.values())
+        enabled = None if progress else False
+        with Progress(total, "migrating", unit="items", enabled=enabled) as bar:
+            for exp, runs in plan:
+                self._experiment(exp, runs, bar.advance)
+            self._fix_parents()
+            for model in models:
+                self._registered_model(model, versions[model.name], bar.advance)
+            if progress:
+                bar.message(f"migrated {self.summary}")
+        return self.summary
+
+    # ------------------------------------------------------------------ experiments
+    def _experiment(self, exp: Experiment, runs: list[Run], advance: _Advance) -> None:
+        target = self.target
+        try:
+            found = target.get_experiment_by_name(exp.name)
+            exp_id = found.experiment_id
+        except ModelNotFoundError:
+            found = None
+            exp_id = target.create_experiment(exp.name, tags=exp.tags)
+        self.summary.experiments += 1
+        if found is not None:
+            for key, value in exp.tags.items():
+                if found.tags.get(key) != value:
+                    target.set_experiment_tag(exp_id, key, value)
+            if found.lifecycle_stage == LifecycleStage.DELETED and runs:
+                target.restore_experiment(exp_id)  # to write its runs; deleted again below
+        copied = _copies(target, exp_id)
+        for run in sorted(runs, key=lambda r: (r.info.start_time, r.info.run_id)):
+            self._run(run, exp_id, copied.get(run.info.run_id))
+            advance(1)
+        src_deleted = exp.lifecycle_stage == LifecycleStage.DELETED
+        if src_deleted and target.get_experiment(exp_id).lifecycle_stage != LifecycleStage.DELETED:
+            target.delete_experiment(exp_id)
+
+    # ------------------------------------------------------------------ runs
+    def _run(self, run: Run, exp_id: str, copy: Run | None) -> None:
+        src_id = run.info.run_id
+        parent = run.data.tags.get(TAG_PARENT)
+        if copy is not None and MIGRATING not in copy.data.tags:
+            if parent:
+                self.parents[copy.info.run_id] = (parent, copy.data.tags.get(TAG_PARENT))
+            self.runs[src_id] = copy.info.run_id
+            self.summary.runs_skipped += 1
+            deleted = run.info.lifecycle_stage == LifecycleStage.DELETED
+            if deleted and copy.info.lifecycle_stage != LifecycleStage.DELETED:
+                self.target.delete_run(copy.info.run_id)  # interrupted just before it
+            return
+        if copy is None:
+            tags = {k: v for k, v in run.data.tags.items() if k != _HISTORY_TAG}
+            tags.update({MIGRATED_FROM: src_id, MIGRATING: "true"})
+            new = NewRun(exp_id, run.info.run_name, run.info.user_id, run.info.start_time, tags)
+            copy = self.target.create_run(new)
+        dst_id = copy.info.run_id
+        self.runs[src_id] = dst_id
+        if parent:
+            self.parents[dst_id] = (parent, copy.data.tags.get(TAG_PARENT))
+        self._run_data(run, copy)
+        self._run_files(src_id, dst_id)
+        self.target.update_run_info(
+            dst_id, status=run.info.status, end_time=run.info.end_time, run_name=run.info.run_name
+        )
+        self.target.delete_tag(dst_id, MIGRATING)
+        if run.info.lifecycle_stage == LifecycleStage.DELETED:
+            self.target.delete_run(dst_id)
+        self.summary.runs_copied += 1
+
+    def _run_data(self, run: Run, copy: Run) -> None:
+        """Params, tags and the metric values the copy lacks (all of them for a new copy)."""
+        src_id, dst_id = run.info.run_id, copy.info.run_id
+        params = {k: v for k, v in run.data.params.items() if k not in copy.data.params}
+        tags = {
+            k: v
+            for k, v in run.data.tags.items()
+            if k not in (_HISTORY_TAG, MIGRATED_FROM, MIGRATING)
+            and copy.data.tags.get(k) != v
+            and not (k == TAG_PARENT and k in copy.data.tags)  # already pointed at the copy
+        }
+        metrics: list[Metric] = []
+        for key in run.data.metrics:
+            have = Counter(
+                _metric_key(m)
+                for m in (
+                    self.target.get_metric_history(dst_id, key) if key in copy.data.metrics else []
+                )
+            )
+            for metric in self.source.get_metric_history(src_id, key):
+                if have[_metric_key(metric)] > 0:
+                    have[_metric_key(metric)] -= 1
+                else:
+                    metrics.append(metric)
+        self.target.log_batch(dst_id, params=params, tags=tags)
+        for start in range(0, len(metrics), _METRICS_PER_BATCH):
+            self.target.log_batch(dst_id, metrics=metrics[start : start + _METRICS_PER_BATCH])
+
+    def _run_files(self, src_id: str, dst_id: str) -> None:
+        """Artifacts, then each logged model (its files staged where the target wants them)."""
+        models = self.source.list_logged_models(src_id)
+        done = {m.artifact_path for m in self.target.list_logged_models(dst_id)}
+        with tempfile.TemporaryDirectory(prefix="modelpack-migrate-") as tmp:
+            local = Path(tmp) / "run"
+            local.mkdir()
+            try:
+                self.source.download_artifacts(src_id, "", local)
+            except ModelNotFoundError:
+                pass  # a run without artifacts
+            for model in models:
+                folder = local.joinpath(*model.artifact_path.split("/"))
+                if model.artifact_path not in done and (folder / "MLmodel").is_file():
+                    staged = self.target.run_artifact_dir(dst_id).joinpath(
+                        *model.artifact_path.split("/")
+                    )
+                    shutil.copytree(folder, staged, dirs_exist_ok=True)
+                    self._record(dataclasses.replace(model, run_id=dst_id))
+                shutil.rmtree(folder, ignore_errors=True)
+            if any(p.is_file() for p in local.rglob("*")):
+                self.target.log_artifacts(dst_id, local, None)
+
+    def _record(self, model: LoggedModel) -> None:
+        try:
+            self.target.record_logged_model(model)
+        except ModelExistsError:
+            pass  # recorded by the interrupted attempt
+
+    def _fix_parents(self) -> None:
+        """Point copied child runs at their copied parents."""
+        for dst_id, (src_parent, current) in self.parents.items():
+            wanted = self.runs.get(src_parent)
+            if wanted is not None and current != wanted:
+                self._set_run_tag(dst_id, TAG_PARENT, wanted)
+
+    def _set_run_tag(self, run_id: str, key: str, value: str) -> None:
+        run = self.target.get_run(run_id)
+        deleted = run.info.lifecycle_stage == LifecycleStage.DELETED
+        if deleted:
+            self.target.restore_run(run_id)
+        self.target.log_batch(run_id, tags={key: value})
+        if deleted:
+            self.target.delete_run(run_id)
+
+    # ------------------------------------------------------------------ registry
+    def _registered_model(
+        self, model: RegisteredModel, versions: list[ModelVersion], advance: _Advance
+    ) -> None:
+        target = self.target
+        try:
+            found = target.get_registered_model(model.name)
+        except ModelNotFoundError:
+            found = target.create_registered_model(
+                model.name, description=model.description, tags=model.tags
+            )
+        if (found.description or None) != (model.description or None):
+            target.update_registered_model(model.name, description=model.description)
+        for key, value in model.tags.items():
+            if found.tags.get(key) != value:
+                target.set_registered_model_tag(model.name, key, value)
+        copied = {
+            v.tags[MIGRATED_FROM]: v
+            for v in _all_versions(target, model.name)
+            if MIGRATED_FROM in v.tags
+        }
+        numbers: dict[int, int] = {}
+        for version in versions:
+            mark = f"{self.source_id}::models:/{version.name}/{version.version}"
+            copy = copied.get(mark)
+            if copy is None:
+                copy = target.create_model_version(self._new_version(version, mark))
+                self.summary.versions_copied += 1
+            else:
+                self.summary.versions_skipped += 1
+            numbers[version.version] = copy.version
+            self._version_state(version, copy)
+            advance(1)
+        for alias, number in model.aliases.items():
+            if number in numbers and found.aliases.get(alias) != numbers[number]:
+                target.set_alias(model.name, alias, numbers[number])
+
+    def _version_state(self, version: ModelVersion, copy: ModelVersion) -> None:
+        """Stage, description and tags: set again on a resumed copy, each only if different."""
+        name, number = copy.name, copy.version
+        if copy.current_stage != version.current_stage:
+            self.target.transition_stage(
+                name, number, version.current_stage, archive_existing=False
+            )
+        if (copy.description or None) != (version.description or None):
+            self.target.update_model_version(name, number, description=version.description)
+        for key, value in version.tags.items():
+            if key != MIGRATED_FROM and copy.tags.get(key) != value:
+                self.target.set_model_version_tag(name, number, key, value)
+
+    def _new_version(self, version: ModelVersion, mark: str) -> NewVersion:
+        run_id, path = self._model_in_run(version)
+        if run_id is None:
+            run_id, path = self._holder_run(version, mark), "model"
+        staged = self.target.run_artifact_dir(run_id).joinpath(*path.split("/"))
+        tags = {**version.tags, MIGRATED_FROM: mark}
+        return NewVersion(
+            name=version.name,
+            source=f"runs:/{run_id}/{path}",
+            storage_location=self.target.storage_location(staged),
+            run_id=run_id,
+            description=version.description,
+            tags=tags,
+            run_link=None,
+            create_model=False,
+            manifest_digest=self.source.get_manifest_digest(version.name, version.version),
+        )
+
+    def _model_in_run(self, version: ModelVersion) -> tuple[str | None, str]:
+        """The copied run holding the version's files, and their path in it."""
+        src_run = version.run_id
+        if not src_run or src_run not in self.runs:
+            return None, ""
+        path = _path_in_run(self.source, version, src_run)
+        if path is None:
+            return None, ""
+        return self.runs[src_run], path
+
+    def _holder_run(self, version: ModelVersion, mark: str) -> str:
+        """A run in the target's Default experiment holding a version registered from a path."""
+        exp_id = self.target.get_or_create_experiment("Default").experiment_id
+        copy = _copies(self.target, exp_id).get(mark)
+        if copy is not None:
+            return copy.info.run_id
+        tags = {MIGRATED_FROM: mark}
+        run_name = f"{version.name} v{version.version} (migrated)"
+        run = self.target.create_run(NewRun(exp_id, run_name, version.user_id, now_ms(), tags))
+        with tempfile.TemporaryDirectory(prefix="modelpack-migrate-") as tmp:
+            local = _version_files(self.source, version, Path(tmp))
+            staged = self.target.run_artifact_dir(run.info.run_id) / "model"
+            shutil.copytree(local, staged, dirs_exist_ok=True)
+        self._record(_logged_model(run.info.run_id, staged))
+        self.target.update_run_info(run.info.run_id, status="FINISHED", end_time=now_ms())
+        return run.info.run_id
+
+
+# ---------------------------------------------------------------------- helpers
+def _metric_key(metric: Metric) -> tuple[int, int, str]:
+    return (metric.step, metric.timestamp, repr(float(metric.value)))
+
+
+def _all_runs(store: Store, experiment_id: str) -> list[Run]:
+    found: list[Run] = []
+    token: str | None = None
+    while True:
+        page = store.search_runs(
+            [experiment_id], run_view_type=ViewType.ALL, max_results=_PAGE, page_token=token
+        )
+        found.extend(page)
+        token = page.token
+        if not token:
+            return found
+
+
+def _copies(store: Store, experiment_id: str) -> dict[str, Run]:
+    """The experiment's runs made by a migration, by what they were copied from."""
+    return {
+        run.data.tags[MIGRATED_FROM]: run
+        for run in _all_runs(store, experiment_id)
+        if MIGRATED_FROM in run.data.tags
+    }
+
+
+def _all_registered_models(store: Store) -> list[RegisteredModel]:
+    found: list[RegisteredModel] = []
+    token: str | None = None
+    while True:
+        page = store.search_registered_models(max_results=100, page_token=token)
+        found.extend(page)
+        token = page.token
+        if not token:
+            return found
+
+
+def _all_versions(store: Store, name: str) -> list[ModelVersion]:
+    found: list[ModelVersion] = []
+    token: str | None = None
+    quoted = name.replace("'", "''")
+    while True:
+        page = store.search_model_versions(
+            f"name = '{quoted}'", max_results=_PAGE, page_token=token
+        )
+        found.extend(v for v in page if v.name == name)
+        token = page.token
+        if not token:
+            return sorted(found, key=lambda v: v.version)
+
+
+def _path_in_run(store: Store, version: ModelVersion, run_id: str) -> str | None:
+    """Where the version's model sits among the run's artifacts, if it is in the run."""
+    source = version.source
+    if source.startswith("runs:/"):
+        head, _, rest = source[len("runs:/") :].partition("/")
+        if head == run_id and rest.strip("/"):
+            return rest.strip("/")
+    location = version.storage_location.rstrip("/")
+    roots = [store.get_run(run_id).info.artifact_uri.rstrip("/")]
+    try:
+        roots.append(str(store.run_artifact_dir(run_id).resolve()))
+        location = str(Path(location).resolve()) if "://" not in location else location
+    except (OSError, StoreError):
+        pass
+    for root in roots:
+        if location.startswith(root + "/"):
+            return location[len(root) + 1 :]
+    return None
+
+
+def _version_files(store: Store, version: ModelVersion, tmp: Path) -> Path:
+    """A local copy (or the local directory) of a version's model files."""
+    location = version.storage_location
+    if ":/" in location and not Path(location).exists():
+        from modelpack._storage import fetch_model
+
+        return fetch_model(location)
+    path = Path(location)
+    if not path.is_absolute():
+        path = store.artifact_root / path
+    if not (path / "MLmodel").is_file():
+        raise StoreError(
+            f"cannot copy {version.name} version {version.version}: its files at {path} are "
+            "missing; delete that version from the source store, or restore its files"
+        )
+    return path
+
+
+def _logged_model(run_id: str, folder: Path) -> LoggedModel:
+    from modelpack._manifest import read_manifest
+
+    manifest = read_manifest(folder)
+    return LoggedModel(run_id, "model", manifest.model_uuid, tuple(manifest.flavors), now_ms())
