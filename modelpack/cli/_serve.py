@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -105,6 +106,13 @@ def register(subparsers: Any) -> None:
         "many seconds (default: 30)",
     )
     serve.add_argument(
+        "--predict-method",
+        choices=("predict", "predict_proba", "predict_log_proba", "decision_function"),
+        default=None,
+        help="the model method a request runs when its params name no predict_method "
+        "(default: the model's own; the model must have it)",
+    )
+    serve.add_argument(
         "--no-access-log",
         dest="access_log",
         action="store_false",
@@ -123,6 +131,10 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.predict_method:  # read by every worker's loaded model (PyFuncModel)
+        from modelpack._pyfunc_model import PREDICT_METHOD_ENV
+
+        os.environ[PREDICT_METHOD_ENV] = args.predict_method
     # A busy port or a bad address is an OSError naming it; main() prints it as one line.
     serve(
         args.model_uri,
