@@ -49,8 +49,10 @@ def _template() -> Template:
 
 
 def render(page: Page, root: str) -> str:
+    static = f"{html.escape(root)}/ui/static"
     charts = (
-        f'<script src="{html.escape(root)}/ui/static/vendor/echarts-6.1.0.min.js"></script>'
+        f'<script src="{static}/vendor/echarts-6.1.0.min.js" defer></script>\n'
+        f'<script src="{static}/charts.js" defer></script>'
         if page.charts
         else ""
     )
