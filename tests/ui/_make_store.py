@@ -7,8 +7,11 @@ markup), artifacts, a logged model registered twice as "ui-model".
 
 from __future__ import annotations
 
+import base64
 import random
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LinearRegression
@@ -17,6 +20,10 @@ import modelpack
 import modelpack.sklearn
 
 INJECTION = "<script>alert(1)</script>"
+#: a 1x1 PNG
+PIXEL = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 
 
 def main() -> None:
@@ -35,6 +42,10 @@ def main() -> None:
             if i in (0, 1):
                 modelpack.log_text("hello artifact\n", "notes/readme.txt")
                 modelpack.log_dict({"a": 1, "html": INJECTION}, "info.json")
+                with tempfile.TemporaryDirectory() as folder:
+                    png = Path(folder) / "pixel.png"
+                    png.write_bytes(PIXEL)
+                    modelpack.log_artifact(str(png), "plots")
                 fitted = LinearRegression().fit(X, y * (i + 1))
                 modelpack.sklearn.log_model(fitted, "model", input_example=X[:2])
                 model_runs.append(run.info.run_id)

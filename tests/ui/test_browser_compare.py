@@ -65,7 +65,9 @@ def test_history_switches_to_a_time_axis(page: Any, ui: UI, five_run_ids: list[s
     _open(page, ui, five_run_ids[:2])
     page.select_option("#history-metric", "rmse")
     page.select_option("#history-axis", "time")
-    page.wait_for_function("document.getElementById('history-chart').dataset.drawn === 'rmse:time'")
+    page.wait_for_function(
+        "() => document.getElementById('history-chart').dataset.drawn === 'rmse:time'"
+    )
     axis = page.evaluate(
         """() => echarts.getInstanceByDom(document.getElementById('history-chart'))
             .getOption().xAxis[0].type"""
