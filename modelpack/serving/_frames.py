@@ -18,7 +18,7 @@ from modelpack._optional import require
 from modelpack.exceptions import MissingDependencyError
 from modelpack.serving._errors import HTTPError, bad_request
 from modelpack.serving._limits import DEFAULT_MAX_CELLS, check_cells, too_many_cells
-from modelpack.serving._payload import Inputs, check_python_columns
+from modelpack.serving._payload import Inputs
 
 if TYPE_CHECKING:
     from modelpack._signature import Schema
@@ -74,7 +74,6 @@ def parse_csv(body: bytes, schema: Schema | None, *, max_cells: int = DEFAULT_MA
     if not len(frame):
         raise bad_request("the CSV body holds no rows")
     check_cells(len(frame), len(frame.columns), max_cells, what)
-    check_python_columns(frame, schema)
     return Inputs(frame, len(frame), None)
 
 
@@ -119,7 +118,6 @@ def parse_parquet(
         raise HTTPError(
             400, "MALFORMED_REQUEST", f"cannot read the body as Parquet: {detail}"
         ) from None
-    check_python_columns(frame, schema)
     return Inputs(frame, len(frame), None)
 
 

@@ -30,7 +30,6 @@ __all__ = [
     "Inputs",
     "array_inputs",
     "columns_inputs",
-    "check_python_columns",
     "params_key",
     "parse_json",
 ]
@@ -92,7 +91,6 @@ def parse_json(body: bytes, schema: Schema | None, *, max_cells: int = DEFAULT_M
     if type(data) is dict:
         if inputs.rows * len(data) > max_cells:
             check_cells(inputs.rows, len(data), max_cells, key)
-        check_python_columns(data, schema)
     elif data.size > max_cells:
         check_cells(data.size, 1, max_cells, key)
     inputs.params = params or None
@@ -238,68 +236,6 @@ def _inputs(value: Any, schema: Schema | None, what: str, max_cells: int) -> Inp
         if not isinstance(col, list):
             raise bad_request(f"{what}: column {name!r} must be a list of values, not {_kind(col)}")
     return columns_inputs({str(k): v for k, v in value.items()}, what)
-
-
-# --------------------------------------------------------------- values predict can't take
-_NUMERIC = frozenset(("double", "float", "long", "integer"))
-_INT64_MAX = 2**63 - 1
-_typed: tuple[Any, list[tuple[str, str]]] = (None, [])
-
-
-def _typed_columns(schema: Schema) -> list[tuple[str, str]]:
-    """(name, type) of the schema's numeric and boolean columns, cached for the last schema."""
-    global _typed
-    if _typed[0] is not schema:
-        columns = [(c.name, c.type) for c in schema.columns() if c.name is not None]
-        _typed = (schema, [(n, t) for n, t in columns if t in _NUMERIC or t == "boolean"])
-    return _typed[1]  # empty for a tensor schema
-
-
-def check_python_columns(cols: Any, schema: Schema | None) -> None:
-    """Refuse values that no column of the signature's numeric or boolean type can take.
-
-    ``cols`` is a dict of lists (from JSON) or a DataFrame, whose object columns are checked
-    the same way (a Parquet column of booleans and nulls reads as one).
-
-    A column of nulls only, a null in a boolean column, booleans and nulls in a number column
-    and an integer beyond the 64-bit range (JSON allows up to 2**64 - 1) are client mistakes;
-    each is refused with 400 naming the column. predict's own checks recurse without end on
-    these (``_enforce._coerce``); until they refuse them themselves, the server does, at the
-    cost of two C-level passes over each number column.
-    """
-    if schema is None:
-        return
-    for name, kind in _typed[1] if _typed[0] is schema else _typed_columns(schema):
-        col = cols.get(name)
-        if type(col) is not list:
-            if getattr(getattr(col, "dtype", None), "kind", None) != "O":
-                continue  # typed values: predict's checks handle them
-            col = col.tolist()
-        if not col:
-            continue
-        if None in col:
-            if kind == "boolean":
-                raise _unfit(name, kind, f"row {col.index(None)} is null")
-            present = [v for v in col if v is not None]
-            if not present:
-                raise _unfit(name, kind, "every row is null")
-            if all(type(v) is bool for v in present):
-                raise _unfit(name, kind, "it holds booleans and nulls")
-        elif kind == "boolean":
-            continue
-        try:
-            suspect = max(col) > _INT64_MAX  # C speed; a large float is no integer
-        except TypeError:  # nulls or mixed types: look value by value
-            suspect = True
-        if suspect:
-            row = next((i for i, v in enumerate(col) if type(v) is int and v > _INT64_MAX), -1)
-            if row >= 0:
-                why = f"row {row} holds {col[row]}, beyond the 64-bit integer range"
-                raise _unfit(name, kind, why)
-
-
-def _unfit(name: str, kind: str, why: str) -> HTTPError:
-    return HTTPError(400, "INVALID_PARAMETER_VALUE", f"column {name!r} expects {kind}, but {why}")
 
 
 _PARSERS = {
