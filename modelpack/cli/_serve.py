@@ -30,12 +30,42 @@ def _positive_int(text: str) -> int:
 def register(subparsers: Any) -> None:
     serve = subparsers.add_parser(
         "serve",
-        help="serve a model over HTTP (MLflow scoring protocol and Open Inference Protocol)",
-        description="Serve a model over HTTP: POST /invocations (MLflow's scoring protocol), "
-        "/v2/models/<name>/infer (the Open Inference Protocol, KServe V2), /ping, /health, "
-        "/version and /metrics. Listens once every worker has loaded the model.",
+        help="serve models over HTTP (MLflow scoring protocol and Open Inference Protocol)",
+        description="Serve one or more models over HTTP: POST /invocations/<name> and, for "
+        "the default model, /invocations (MLflow's scoring protocol); "
+        "/v2/models/<name>/infer (the Open Inference Protocol, KServe V2) and its repository "
+        "extension (/v2/repository/index, /v2/repository/models/<name>/load and /unload); "
+        "/ping, /health, /version and /metrics. Listens once every worker has loaded every "
+        "model.",
     )
-    serve.add_argument("model_uri", metavar="MODEL_URI")
+    serve.add_argument(
+        "model_uri",
+        metavar="MODEL",
+        nargs="*",
+        help="a model URI, or NAME=URI to serve it under NAME (default name: the registered "
+        "model's name for models:/ URIs, else the model folder's name)",
+    )
+    serve.add_argument(
+        "--model-repository",
+        metavar="DIR",
+        help="also serve every sub-folder of DIR holding a model, named by its folder; "
+        "folders added later load through POST /v2/repository/models/<name>/load",
+    )
+    serve.add_argument(
+        "--default-model",
+        metavar="NAME",
+        help="the model POST /invocations answers with when several are served (default: the "
+        "only one; with several and none chosen, /invocations answers 400 naming them)",
+    )
+    serve.add_argument(
+        "--watch-interval",
+        type=_positive_float,
+        default=None,
+        metavar="SECONDS",
+        help="for models:/<name>@<alias> (or /<stage>, /latest), look up the version it names "
+        "every SECONDS; when it moves, load the new version beside the old and switch once it "
+        "is loaded, refusing no request (default: never look again)",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port (default: 8080; 0 picks one)")
     serve.add_argument(
@@ -43,8 +73,8 @@ def register(subparsers: Any) -> None:
     )
     serve.add_argument(
         "--name",
-        help="model name for the /v2/models/<name> endpoints (default: the registered name, "
-        "or the model directory's name)",
+        help="with one model, its name for /invocations/<name> and /v2/models/<name> "
+        "(default: the registered name, or the model directory's name; with several: NAME=URI)",
     )
     serve.add_argument(
         "--batch-max-size",
@@ -113,6 +143,14 @@ def register(subparsers: Any) -> None:
         "(default: the model's own; the model must have it)",
     )
     serve.add_argument(
+        "--grpc-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="also serve the Open Inference Protocol over gRPC (inference.GRPCInferenceService) "
+        "on this port of --host; 0 picks one (needs the grpc extra)",
+    )
+    serve.add_argument(
         "--no-access-log",
         dest="access_log",
         action="store_false",
@@ -122,34 +160,59 @@ def register(subparsers: Any) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from modelpack.serving import serve
+    from dataclasses import replace
+
+    from modelpack.serving import _config
+    from modelpack.serving._repository import parse_model_args
+    from modelpack.serving._server import serve_models
 
     if args.workers < 1 or args.batch_max_size < 1 or args.batch_max_latency_ms < 0:
-        print(
-            "modelpack: error: --workers and --batch-max-size must be at least 1, "
-            "--batch-max-latency-ms at least 0",
-            file=sys.stderr,
+        return _usage(
+            "--workers and --batch-max-size must be at least 1, --batch-max-latency-ms at least 0"
         )
-        return 2
+    if not args.model_uri and not args.model_repository:
+        return _usage("give a model URI (or several), or --model-repository DIR")
+    sources = parse_model_args(args.model_uri)
+    if args.name:
+        if len(sources) != 1:
+            return _usage("--name names the only model; with several, write NAME=URI")
+        sources = [replace(sources[0], name=args.name)]
+    config = _config(
+        name=sources[0].name if len(sources) == 1 else None,
+        default_name=("model", None),
+        batching=args.batching,
+        batch_max_size=args.batch_max_size,
+        batch_max_latency_ms=args.batch_max_latency_ms,
+        max_body_mb=args.max_body_mb,
+        access_log=args.access_log,
+        max_cells=args.max_cells,
+        max_header_kb=args.max_header_kb,
+        keep_alive_timeout=args.keep_alive_timeout,
+        request_timeout=args.request_timeout,
+    )
+    config = replace(
+        config,
+        default_model=args.default_model,
+        watch_interval=args.watch_interval,
+        model_repository=args.model_repository,
+        grpc_address=_grpc_address(args.host, args.grpc_port),
+    )
     if args.predict_method:  # read by every worker's loaded model (PyFuncModel)
         from modelpack._pyfunc_model import PREDICT_METHOD_ENV
 
         os.environ[PREDICT_METHOD_ENV] = args.predict_method
     # A busy port or a bad address is an OSError naming it; main() prints it as one line.
-    serve(
-        args.model_uri,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        name=args.name,
-        batching=args.batching,
-        batch_max_size=args.batch_max_size,
-        batch_max_latency_ms=args.batch_max_latency_ms,
-        max_body_mb=args.max_body_mb,
-        max_cells=args.max_cells,
-        max_header_kb=args.max_header_kb,
-        keep_alive_timeout=args.keep_alive_timeout,
-        request_timeout=args.request_timeout,
-        access_log=args.access_log,
-    )
+    serve_models(sources, config, host=args.host, port=args.port, workers=args.workers)
     return 0
+
+
+def _grpc_address(host: str, port: int | None) -> str | None:
+    """``host:port`` for the gRPC server (an IPv6 host in brackets), or None without a port."""
+    if port is None:
+        return None
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _usage(message: str) -> int:
+    print(f"modelpack: error: {message}", file=sys.stderr)
+    return 2

@@ -8,6 +8,7 @@ a typical ``predict``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from modelpack._version import __version__
+from modelpack.exceptions import ModelNotFoundError
 from modelpack.serving import _v2
 from modelpack.serving._batching import Batcher, run_one
 from modelpack.serving._errors import HTTPError, model_error
@@ -33,6 +35,7 @@ from modelpack.serving._limits import (
 from modelpack.serving._metrics import Metrics
 from modelpack.serving._output import dumps, encode_predictions
 from modelpack.serving._payload import Inputs, parse_json
+from modelpack.serving._repository import Entry, ModelSource, ModelTable, Served, load_source
 
 if TYPE_CHECKING:
     from modelpack.pyfunc import PyFuncModel
@@ -42,7 +45,8 @@ __all__ = ["AppConfig", "ScoringApp"]
 log = logging.getLogger("modelpack.serving")
 
 JSON = b"application/json"
-_Result = tuple[int, bytes, bytes]  # status, body, content type
+# status, body, content type[, one more header (the binary tensor extension's)]
+_Result = tuple[int, bytes, bytes] | tuple[int, bytes, bytes, tuple[bytes, bytes]]
 _MIB = 1024 * 1024
 
 
@@ -66,6 +70,14 @@ class AppConfig:
     keep_alive_timeout: float = DEFAULT_KEEP_ALIVE_TIMEOUT
     #: seconds a request's head and body may take to arrive, from its first byte (408 beyond)
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    #: the model ``/invocations`` (without a name) answers with when several are served
+    default_model: str | None = None
+    #: seconds between two looks at the store for the version a watched alias or stage names
+    watch_interval: float | None = None
+    #: a folder whose sub-folders are models, loadable by name through the repository API
+    model_repository: str | None = None
+    #: host:port of the gRPC Open Inference Protocol server beside this app (None: none)
+    grpc_address: str | None = None
 
 
 def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
@@ -84,27 +96,35 @@ def _v2_error(e: HTTPError) -> bytes:
 
 
 class ScoringApp:
-    """ASGI app serving one :class:`~modelpack.pyfunc.PyFuncModel`."""
+    """ASGI app serving one :class:`~modelpack.pyfunc.PyFuncModel`, or a table of them by name.
 
-    def __init__(self, model: PyFuncModel, config: AppConfig) -> None:
-        self.model = model
+    Given one model, it is served under ``config.name`` (and is the default model of
+    ``/invocations``). Given a :class:`ModelTable`, every loaded model answers at
+    ``/invocations/<name>`` and ``/v2/models/<name>``; the repository endpoints load and
+    unload models while the server runs, and a watcher switches models served from a
+    registry alias to the version the alias names (see ``_watch``).
+    """
+
+    def __init__(self, model: PyFuncModel | ModelTable, config: AppConfig) -> None:
+        if isinstance(model, ModelTable):
+            table = model
+        else:
+            table = ModelTable(default=config.name)
+            source = ModelSource(config.name, str(model.model_dir))
+            table.add(source, Served(model, version=config.version, uri=source.uri, memory=None))
+        self.table = table
         self.config = config
         self.metrics = Metrics(config.metrics_dir)
-        self.batching = model.row_wise if config.batching is None else config.batching
+        self.metrics.models = self._model_gauges
         #: open connections of this process, when the server counts them (modelpack serve)
         self.connections: Callable[[], int] | None = None
         self._active = 0  # requests being handled
-        self._batcher = (
-            Batcher(
-                model.predict,
-                max_rows=config.batch_max_size,
-                max_latency=config.batch_max_latency_ms / 1000,
-                complete=self._batch_complete,
-                on_batch=self.metrics.observe_batch,
-            )
-            if self.batching
-            else None
-        )
+        self._batchers: list[Batcher] = []
+        for entry in table.entries.values():
+            if entry.served is not None:
+                self._prepare(entry.served)
+        self._refresh()
+        self._tasks: list[asyncio.Task[Any]] = []
         self._log = _log_writer() if config.access_log else None
         Handler = Callable[..., Awaitable[_Result]]
         get, post = ("GET", "HEAD"), ("POST",)
@@ -117,7 +137,87 @@ class ScoringApp:
             "/v2": (get, self._v2_server),
             "/v2/health/live": (get, self._v2_live),
             "/v2/health/ready": (get, self._v2_ready),
+            "/v2/repository/index": (post, self._repository_index),
         }
+
+    # ------------------------------------------------------------------ the model table
+    @property
+    def model(self) -> PyFuncModel:
+        """The default model (the only one, for an app built around one model)."""
+        entry = self.table.default_entry()
+        if entry is None or entry.served is None:
+            raise ModelNotFoundError(f"no default model; {self.table.describe()}")
+        return entry.served.model
+
+    def lookup(self, name: str, version: str | None = None) -> PyFuncModel:
+        """The model served now as ``name`` (at ``version``, if given).
+
+        For other front ends of the same table (the gRPC servicer): the answer follows loads,
+        unloads and alias moves. Raises :class:`~modelpack.exceptions.ModelNotFoundError`
+        (a LookupError) naming the models served instead.
+        """
+        return self.table.get(name, version).model
+
+    def _prepare(self, served: Served) -> None:
+        """Give a freshly loaded version its batcher (when its predict is row-wise)."""
+        config = self.config
+        batching = served.model.row_wise if config.batching is None else config.batching
+        if batching:
+            served.batcher = Batcher(
+                served.model.predict,
+                max_rows=config.batch_max_size,
+                max_latency=config.batch_max_latency_ms / 1000,
+                complete=self._batch_complete,
+                on_batch=self.metrics.observe_batch,
+            )
+
+    def _refresh(self) -> None:
+        batchers = [e.served.batcher for e in self.table.entries.values() if e.served is not None]
+        self._batchers = [b for b in batchers if b is not None]
+        self.metrics.touch()
+
+    def install(self, entry: Entry, served: Served) -> None:
+        """Serve ``served`` under ``entry``'s name from now on (on the event loop thread).
+
+        One assignment: requests already running finish on the version they started with.
+        """
+        self._prepare(served)
+        entry.served = served
+        entry.state = "READY"
+        entry.failure = None
+        self._refresh()
+
+    def unload(self, entry: Entry) -> None:
+        entry.served = None
+        entry.state = "UNAVAILABLE"
+        self._refresh()
+
+    def _model_gauges(self) -> list[tuple[str, str, int | None]]:
+        return [
+            (name, e.served.version or "", e.served.memory)
+            for name, e in self.table.entries.items()
+            if e.served is not None
+        ]
+
+    def _served(self, name: str, version: str | None = None) -> Served:
+        try:
+            return self.table.get(name, version)
+        except ModelNotFoundError as e:
+            raise HTTPError(404, "MODEL_NOT_FOUND", str(e)) from None
+
+    def _default(self) -> Served:
+        entry = self.table.default_entry()
+        if entry is not None and entry.served is not None:
+            return entry.served
+        if entry is not None:
+            return self._served(entry.name)  # not loaded: says how to load it
+        names = ", ".join(sorted(self.table.entries))
+        raise HTTPError(
+            400,
+            "BAD_REQUEST",
+            f"this server serves several models ({names}) and none is the default: POST to "
+            "/invocations/<name>, or start the server with --default-model NAME",
+        )
 
     # ------------------------------------------------------------------ ASGI entry point
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -131,14 +231,28 @@ class ScoringApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self._start_tasks()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                for task in self._tasks:
+                    task.cancel()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    def _start_tasks(self) -> None:
+        """The watcher of registry aliases, when a model follows one."""
+        interval = self.config.watch_interval
+        watched = any(e.source and e.source.watch for e in self.table.entries.values())
+        if interval and watched:
+            from modelpack.serving._watch import Watcher
+
+            self._tasks.append(asyncio.ensure_future(Watcher(self, interval).run()))
 
     def _batch_complete(self, queued: int) -> bool:
         """True when no other request can join the batch now: every request being handled
         has queued, and (when connections are counted) no connection is idle."""
+        if len(self._batchers) > 1:  # requests to the other models are active too
+            queued = sum(b.queued for b in self._batchers)
         if queued < self._active:
             return False
         return self.connections is None or self.connections() <= self._active
@@ -149,8 +263,8 @@ class ScoringApp:
             await self._answer(scope, receive, send)
         finally:
             self._active -= 1
-            if self._batcher is not None:
-                self._batcher.poke()
+            for batcher in self._batchers:
+                batcher.poke()
 
     async def _answer(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         start = time.perf_counter()
@@ -168,8 +282,9 @@ class ScoringApp:
                 raise HTTPError(
                     405, "METHOD_NOT_ALLOWED", f"{path} accepts {', '.join(methods)} only"
                 )
-            status, body, ctype = await handler(scope, receive, *args)
+            status, body, ctype, *more = await handler(scope, receive, *args)
             headers[0] = (b"content-type", ctype)
+            headers.extend(more)
         except Exception as exc:
             if isinstance(exc, RecursionError):  # never a traceback per request
                 log.warning("a request to %s recursed without end; answered 400", path)
@@ -195,6 +310,15 @@ class ScoringApp:
         if route is not None:
             return path, (), route
         parts = path.strip("/").split("/")
+        if len(parts) == 2 and parts[0] == "invocations":
+            if parts[1] not in self.table.entries:  # unknown names share one metrics label
+                return "/invocations/{name}", (parts[1],), (("POST",), self._invocations_named)
+            return path, (parts[1],), (("POST",), self._invocations_named)
+        if len(parts) == 5 and parts[:3] == ["v2", "repository", "models"]:
+            ops = {"load": self._repository_load, "unload": self._repository_unload}
+            if parts[4] in ops:
+                label = f"/v2/repository/models/{{name}}/{parts[4]}"
+                return label, (parts[3],), (("POST",), ops[parts[4]])
         if len(parts) < 3 or parts[0] != "v2" or parts[1] != "models":
             return "other", (), None
         name, rest, version = parts[2], parts[3:], None
@@ -254,11 +378,12 @@ class ScoringApp:
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     # ------------------------------------------------------------------ predict
-    async def _predict(self, inputs: Inputs) -> Any:
-        if self._batcher is not None and inputs.key is not None:
-            ok, value = await self._batcher.submit(inputs)
+    async def _predict(self, served: Served, inputs: Inputs) -> Any:
+        batcher = served.batcher
+        if batcher is not None and inputs.key is not None:
+            ok, value = await batcher.submit(inputs)
         else:
-            ok, value = run_one(self.model.predict, inputs)
+            ok, value = run_one(served.model.predict, inputs)
             self.metrics.observe_batch(1, inputs.rows)
         if not ok:
             raise model_error(value, inputs.data, inputs.note)
@@ -275,11 +400,17 @@ class ScoringApp:
         return 200, self.metrics.render().encode(), b"text/plain; version=0.0.4; charset=utf-8"
 
     async def _invocations(self, scope: dict[str, Any], receive: Any) -> _Result:
+        return await self._score(scope, receive, self._default())
+
+    async def _invocations_named(self, scope: dict[str, Any], receive: Any, name: str) -> _Result:
+        return await self._score(scope, receive, self._served(name))
+
+    async def _score(self, scope: dict[str, Any], receive: Any, served: Served) -> _Result:
         mime = _content_type(_header(scope, b"content-type"))
         if mime not in _PARSERS:
             raise _unsupported(mime)
         body = await self._read_body(scope, receive)
-        schema, cells = self.model.input_schema, self.config.max_cells
+        schema, cells = served.model.input_schema, self.config.max_cells
         if mime == "application/json":
             inputs = parse_json(body, schema, max_cells=cells)
         elif mime == "text/csv":
@@ -287,12 +418,17 @@ class ScoringApp:
         else:
             limit = self.config.max_body_bytes
             inputs = parse_parquet(body, schema, max_cells=cells, max_bytes=limit)
-        out = await self._predict(inputs)
+        out = await self._predict(served, inputs)
         return 200, encode_predictions(out), JSON
 
     # ------------------------------------------------------------------ Open Inference Protocol
     async def _v2_server(self, scope: dict[str, Any], receive: Any) -> _Result:
-        return 200, dumps({"name": "modelpack", "version": __version__, "extensions": []}), JSON
+        extensions = ["model_repository"]
+        return (
+            200,
+            dumps({"name": "modelpack", "version": __version__, "extensions": extensions}),
+            JSON,
+        )
 
     async def _v2_live(self, scope: dict[str, Any], receive: Any) -> _Result:
         return 200, b'{"live":true}', JSON
@@ -300,51 +436,122 @@ class ScoringApp:
     async def _v2_ready(self, scope: dict[str, Any], receive: Any) -> _Result:
         return 200, b'{"ready":true}', JSON
 
-    def _check_model(self, name: str, version: str | None) -> None:
-        if name != self.config.name:
-            raise HTTPError(
-                404,
-                "MODEL_NOT_FOUND",
-                f"no model {name!r} here; this server serves {self.config.name!r}",
-            )
-        if version is not None and self.config.version and version != self.config.version:
-            raise HTTPError(
-                404,
-                "MODEL_NOT_FOUND",
-                f"no version {version!r} of {name!r} here; this server serves version "
-                f"{self.config.version}",
-            )
-
     async def _v2_metadata(
         self, scope: dict[str, Any], receive: Any, name: str, version: str | None
     ) -> _Result:
-        self._check_model(name, version)
-        meta = _v2.model_metadata(self.model, self.config.name, self.config.version)
+        served = self._served(name, version)
+        meta = _v2.model_metadata(served.model, name, served.version)
         return 200, dumps(meta), JSON
 
     async def _v2_model_ready(
         self, scope: dict[str, Any], receive: Any, name: str, version: str | None
     ) -> _Result:
-        self._check_model(name, version)
-        return 200, dumps({"name": name, "ready": True}), JSON
+        entry = self.table.entries.get(name)
+        if entry is None or entry.served is None:
+            # the protocol's "not ready" is a 4xx; the body says why and how to load it
+            why = str(self._not_found(name))
+            return (
+                404 if entry is None else 400,
+                dumps({"name": name, "ready": False, "error": why}),
+                JSON,
+            )
+        served = self._served(name, version)
+        body: dict[str, Any] = {"name": name, "ready": True}
+        if served.version is not None:
+            body["version"] = served.version
+        if entry.failure is not None:  # still ready: the version that failed never replaced it
+            failed, why = entry.failure
+            body["last_load_error"] = {"version": failed, "error": why}
+        return 200, dumps(body), JSON
+
+    def _not_found(self, name: str) -> ModelNotFoundError:
+        try:
+            self.table.get(name)
+        except ModelNotFoundError as e:
+            return e
+        return ModelNotFoundError(f"model {name!r} is not ready", uri=name)
 
     async def _v2_infer(
         self, scope: dict[str, Any], receive: Any, name: str, version: str | None
     ) -> _Result:
-        self._check_model(name, version)
+        served = self._served(name, version)
         mime = _content_type(_header(scope, b"content-type"))
-        if mime not in ("application/json", ""):
+        if mime not in ("application/json", "application/octet-stream", ""):
             raise HTTPError(
                 415,
                 "UNSUPPORTED_MEDIA_TYPE",
-                f"unsupported content type {mime!r}: infer requests are application/json "
-                "(the binary tensor extension is not supported)",
+                f"unsupported content type {mime!r}: infer requests are application/json, or "
+                "application/octet-stream with an Inference-Header-Content-Length header",
             )
         body = await self._read_body(scope, receive)
-        inputs, doc = _v2.infer_inputs(body, self.model, max_cells=self.config.max_cells)
-        out = await self._predict(inputs)
-        response = _v2.infer_response(out, doc, self.model, self.config.name, self.config.version)
-        return 200, dumps(response), JSON
+        model = served.model
+        length = _header(scope, _v2.HEADER_LENGTH)
+        cells = self.config.max_cells
+        inputs, request = _v2.infer_inputs(body, model, max_cells=cells, header_length=length)
+        out = await self._predict(served, inputs)
+        answer, head = _v2.infer_response(out, request, model, name, served.version)
+        if head is None:
+            return 200, answer, JSON
+        return 200, answer, b"application/octet-stream", (_v2.HEADER_LENGTH, b"%d" % head)
+
+    # ------------------------------------------------------------------ repository extension
+    async def _repository_index(self, scope: dict[str, Any], receive: Any) -> _Result:
+        body = await self._read_body(scope, receive)
+        only_ready = False
+        if body.strip():
+            try:
+                doc = orjson.loads(body)
+            except orjson.JSONDecodeError as e:
+                raise HTTPError(
+                    400, "MALFORMED_REQUEST", f"the body is not valid JSON: {e}"
+                ) from None
+            only_ready = isinstance(doc, dict) and doc.get("ready") is True
+        rows = await asyncio.get_running_loop().run_in_executor(None, self.table.index)
+        if only_ready:
+            rows = [r for r in rows if r["state"] == "READY"]
+        return 200, dumps(rows), JSON
+
+    async def _repository_load(self, scope: dict[str, Any], receive: Any, name: str) -> _Result:
+        await self._read_body(scope, receive)  # parameters (model config overrides) are not taken
+        await self.load(name)
+        return 200, b"{}", JSON
+
+    async def _repository_unload(self, scope: dict[str, Any], receive: Any, name: str) -> _Result:
+        await self._read_body(scope, receive)
+        entry = self.table.entries.get(name)
+        if entry is None:
+            raise HTTPError(
+                404, "MODEL_NOT_FOUND", f"no model {name!r} here; {self.table.describe()}"
+            )
+        self.unload(entry)
+        log.info("unloaded model %r", name)
+        return 200, b"{}", JSON
+
+    async def load(self, name: str) -> Served:
+        """Load (or load again) the model known as ``name``, in a thread, then serve it."""
+        try:
+            source = self.table.source_for(name)
+        except ModelNotFoundError as e:
+            raise HTTPError(404, "MODEL_NOT_FOUND", str(e)) from None
+        entry = self.table.entries.get(name) or self.table.add(source, None)
+        if entry.state == "LOADING":
+            raise HTTPError(409, "CONFLICT", f"model {name!r} is already being loaded; retry later")
+        previous, entry.state = entry.state, "LOADING"
+        started = time.perf_counter()
+        try:
+            served = await asyncio.get_running_loop().run_in_executor(None, load_source, source)
+        except Exception as e:
+            entry.state = previous if entry.served is not None else "UNAVAILABLE"
+            why = f"{type(e).__name__}: {e}"
+            entry.failure = (None, why)
+            self.metrics.load_failed(name)
+            log.error("could not load model %r from %s: %s", name, source.uri, why)
+            raise HTTPError(
+                400, "LOAD_FAILED", f"model {name!r} could not be loaded: {why}"
+            ) from None
+        self.install(entry, served)
+        log.info("loaded model %r (%s) in %.2f s", name, served.uri, time.perf_counter() - started)
+        return served
 
 
 _PARSERS = ("application/json", "text/csv", "application/vnd.apache.parquet")

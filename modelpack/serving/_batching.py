@@ -110,6 +110,11 @@ class Batcher:
         self._timer: asyncio.TimerHandle | None = None
         self._soon: asyncio.Handle | None = None
 
+    @property
+    def queued(self) -> int:
+        """Requests waiting for their batch to run."""
+        return self._queued
+
     async def submit(self, inputs: Inputs) -> Outcome:
         """Queue one request; resolves to its own slice of the merged output."""
         loop = asyncio.get_running_loop()

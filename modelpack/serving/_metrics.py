@@ -4,6 +4,10 @@ Each worker counts in memory (a few dict and list updates per request). With sev
 each one also writes its counts to a small JSON file in a directory they share, at most twice
 a second, and ``/metrics`` adds up every worker's file, so a scrape that lands on any worker
 sees the whole server (other workers' counts up to half a second old).
+
+Per model: the memory each loaded version took (the growth of the worker's resident memory
+while it loaded, added up over the workers), how many workers serve each version (during an
+alias move, old and new side by side), and the loads that failed.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 import json
 import os
 from bisect import bisect_left
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +49,19 @@ _HELP = {
     ),
     "modelpack_batch_requests": ("histogram", "Requests served by one predict call."),
     "modelpack_batch_rows": ("histogram", "Rows passed to one predict call."),
+    "modelpack_model_memory_bytes": (
+        "gauge",
+        "Growth of resident memory while the model version loaded, summed over workers.",
+    ),
+    "modelpack_model_workers": ("gauge", "Workers serving the model version."),
+    "modelpack_model_load_failures_total": (
+        "counter",
+        "Loads of a model (repository load or alias move) that failed; the old version stayed.",
+    ),
 }
+
+#: (name, version or "", memory in bytes or None) of every model a worker serves
+ModelGauges = Callable[[], "list[tuple[str, str, int | None]]"]
 
 
 class _Histogram:
@@ -74,6 +91,19 @@ class Metrics:
         self._own_file = self._share_dir / f"worker-{os.getpid()}.json" if self._share_dir else None
         self._dirty = False
         self._timer: asyncio.TimerHandle | None = None
+        #: the models this worker serves now (set by the app)
+        self.models: ModelGauges = list
+        self.load_failures: dict[str, int] = {}
+
+    def touch(self) -> None:
+        """Something other than a request changed (a model loaded): share it soon."""
+        if self._share_dir is not None and not self._dirty:
+            self._dirty = True
+            self._schedule_dump()
+
+    def load_failed(self, name: str) -> None:
+        self.load_failures[name] = self.load_failures.get(name, 0) + 1
+        self.touch()
 
     def observe_request(self, endpoint: str, status: int, seconds: float) -> None:
         key = (endpoint, status)
@@ -95,7 +125,8 @@ class Metrics:
         if self._timer is None:
             try:
                 loop = asyncio.get_running_loop()
-            except RuntimeError:
+            except RuntimeError:  # not serving yet: the first request dumps
+                self._dirty = False
                 return
             self._timer = loop.call_later(_DUMP_EVERY, self._dump)
 
@@ -116,6 +147,8 @@ class Metrics:
             "latency": {ep: [h.counts, h.total, h.count] for ep, h in self.latency.items()},
             "batch_requests": [self.batch_requests.counts, self.batch_requests.total],
             "batch_rows": [self.batch_rows.counts, self.batch_rows.total],
+            "models": [list(m) for m in self.models()],
+            "load_failures": self.load_failures,
         }
 
     def _snapshots(self) -> list[dict[str, Any]]:
@@ -136,7 +169,16 @@ class Metrics:
         requests: dict[tuple[str, int], int] = {}
         latency: dict[str, tuple[list[int], float]] = {}
         batches: dict[str, tuple[list[int], float]] = {}
+        memory: dict[tuple[str, str], int] = {}
+        workers: dict[tuple[str, str], int] = {}
+        failures: dict[str, int] = {}
         for snap in self._snapshots():
+            for name, version, size in snap.get("models", ()):
+                if size is not None:
+                    memory[(name, version)] = memory.get((name, version), 0) + size
+                workers[(name, version)] = workers.get((name, version), 0) + 1
+            for name, n in snap.get("load_failures", {}).items():
+                failures[name] = failures.get(name, 0) + n
             for ep, status, n in snap["requests"]:
                 requests[(ep, status)] = requests.get((ep, status), 0) + n
             for ep, (counts, total, _) in snap["latency"].items():
@@ -159,6 +201,17 @@ class Metrics:
         for name, (counts, total) in batches.items():
             lines += _header(f"modelpack_{name}")
             lines += _histogram(f"modelpack_{name}", SIZE_BUCKETS, counts, total, "")
+        for metric, values in (
+            ("modelpack_model_memory_bytes", memory),
+            ("modelpack_model_workers", workers),
+        ):
+            lines += _header(metric)
+            for (name, version), value in sorted(values.items()):
+                lines.append(f'{metric}{{model="{name}",version="{version}"}} {value}')
+        if failures:
+            lines += _header("modelpack_model_load_failures_total")
+            for name, n in sorted(failures.items()):
+                lines.append(f'modelpack_model_load_failures_total{{model="{name}"}} {n}')
         return "\n".join(lines) + "\n"
 
 

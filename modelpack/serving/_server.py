@@ -26,12 +26,19 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from modelpack.serving._app import AppConfig
-from modelpack.serving._sockets import BACKLOG, address
+from modelpack.serving._app import AppConfig, ScoringApp
+from modelpack.serving._grpc import start_for_app
+from modelpack.serving._repository import (
+    ModelSource,
+    ModelTable,
+    load_source,
+    repository_sources,
+)
+from modelpack.serving._sockets import BACKLOG, address, bind
 from modelpack.serving._supervisor import Supervisor
 from modelpack.serving._worker import uvicorn_server
 
-__all__ = ["run"]
+__all__ = ["check_sources", "load_app", "run", "serve_models"]
 
 log = logging.getLogger("modelpack.serving")
 
@@ -44,10 +51,14 @@ def run(
         started = time.perf_counter()
         app = load(config)
         log.info("loaded %s in %.2f s", label, time.perf_counter() - started)
+        stop_grpc = start_for_app(app)  # the gRPC server, when config.grpc_address is set
         server = uvicorn_server(app)
         sock.listen(BACKLOG)
         log.info("ready: serving %s at %s (1 worker)", label, address(sock))
-        server.run(sockets=[sock])
+        try:
+            server.run(sockets=[sock])
+        finally:
+            stop_grpc()
         return
     if not hasattr(socket, "send_fds"):
         raise OSError(0, "several workers need a Unix system (descriptor passing)")
@@ -56,3 +67,71 @@ def run(
         Supervisor(load, sock, replace(config, metrics_dir=share_dir), workers, label).run()
     finally:
         shutil.rmtree(share_dir, ignore_errors=True)
+
+
+def load_app(sources: list[ModelSource], config: AppConfig) -> ScoringApp:
+    """Load every model of ``sources`` (in this process) and build the app serving them."""
+    table = ModelTable(default=config.default_model, directory=config.model_repository)
+    for source in sources:
+        started = time.perf_counter()
+        served = load_source(source)
+        table.add(source, served)
+        version = f" version {served.version}" if served.version else ""
+        log.info("loaded %r%s from %s in %.2f s", source.name, version, source.uri,
+                 time.perf_counter() - started)  # fmt: skip
+    return ScoringApp(table, config)
+
+
+def check_sources(sources: list[ModelSource], config: AppConfig) -> None:
+    """Refuse, before anything loads, names that clash and a default that is not served."""
+    seen: set[str] = set()
+    for source in sources:
+        if source.name in seen:
+            raise ValueError(f"two models are named {source.name!r}; name one of them: NAME=URI")
+        seen.add(source.name)
+    if not sources and not config.model_repository:
+        raise ValueError("no model to serve: give a model URI or --model-repository DIR")
+    if config.default_model is not None and config.default_model not in seen:
+        raise ValueError(
+            f"--default-model {config.default_model!r} is none of the models served "
+            f"({', '.join(sorted(seen)) or 'none'})"
+        )
+    if config.watch_interval and not any(s.watch for s in sources):
+        log.warning(
+            "--watch-interval is set but no model follows an alias or stage "
+            "(models:/<name>@<alias>, models:/<name>/<stage>); nothing will be watched"
+        )
+
+
+def serve_models(
+    sources: list[ModelSource],
+    config: AppConfig,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    workers: int = 1,
+) -> None:
+    """Serve several models (each under its name) until stopped: ``modelpack serve``."""
+    import functools
+
+    from modelpack._optional import require
+
+    for module in ("orjson", "uvicorn", "httptools"):
+        require(module, "serve", purpose="serving")
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    if config.model_repository:
+        sources = [*sources, *repository_sources(config.model_repository)]
+    check_sources(sources, config)
+    label = ", ".join(f"{s.name}={s.uri}" if len(sources) > 1 else s.uri for s in sources)
+    if config.model_repository:
+        label = f"{label} and " * bool(label) + f"the model repository {config.model_repository}"
+    sock = bind(host, port)
+    try:
+        run(functools.partial(load_app, sources), sock, config, workers=workers, label=label)
+    finally:
+        sock.close()
