@@ -20,16 +20,18 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+from modelpack._store._dialect import Connection
 from modelpack._store._entities import now_ms
 from modelpack._store._schema import LATEST_VERSION, MIGRATIONS
 from modelpack.exceptions import StoreError
 
-__all__ = ["Database"]
+__all__ = ["Database", "schema_version_of"]
 
 _BUSY_TIMEOUT_S = 120.0
 _SQLITE_HEADER = b"SQLite format 3\x00"
@@ -51,7 +53,9 @@ def _like(value: str | None, pattern: str | None, ignore_case: int) -> int:
 
 
 class Database:
-    """One SQLite database file, opened lazily per thread and process."""
+    """One SQLite database file, opened lazily per thread and process (a ``SqlDatabase``)."""
+
+    IntegrityError = sqlite3.IntegrityError
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -112,6 +116,11 @@ class Database:
                 yield conn
         finally:
             conn.execute("COMMIT")
+
+    def insert_id(self, conn: Connection, sql: str, args: Sequence[Any], column: str) -> int:
+        """Run an INSERT and return the new row's key (``lastrowid``: the rowid alias)."""
+        cursor: Any = conn.execute(sql, args)  # a sqlite3.Cursor
+        return int(cursor.lastrowid or 0)
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
@@ -224,6 +233,21 @@ def _retry_locked(fn: Callable[[], object]) -> None:
             if "locked" not in str(e) or time.monotonic() > deadline:
                 raise StoreError(f"the store database is unavailable: {e}") from e
             time.sleep(0.02)
+
+
+def schema_version_of(path: Path) -> int:
+    """The schema version of the database at ``path``, read without changing it (0: none)."""
+    if not os.path.lexists(path):
+        return 0
+    _check_file(path)
+    try:
+        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+        try:
+            return _schema_version(conn)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as e:
+        raise damaged(path, e) from e
 
 
 def _schema_version(conn: sqlite3.Connection) -> int:

@@ -258,7 +258,7 @@ def _compare(column: str, op: str, args: list[Any]) -> tuple[str, list[Any]]:
 
 def _compile(text: str | None, target: _Target) -> tuple[str, list[Any]]:
     if text is None or not text.strip():
-        return "1", []
+        return "1 = 1", []
     parser = _Parser(text, target.grammar)
     clauses: list[str] = []
     params: list[Any] = []
@@ -292,7 +292,7 @@ def _order_terms(items: list[str] | None, target: _Target) -> list[tuple[str, st
 
 
 def compile_filter(text: str | None) -> tuple[str, list[Any]]:
-    """Compile a run filter to a SQL boolean expression over ``runs r`` (``"1"`` when empty)."""
+    """Compile a run filter to a SQL boolean expression over ``runs r`` (``"1 = 1"`` when empty)."""
     return _compile(text, _RUNS)
 
 
@@ -319,7 +319,7 @@ def compile_order_by(items: list[str] | None) -> tuple[str, list[Any], str]:
 
 
 def compile_experiment_filter(text: str | None) -> tuple[str, list[Any]]:
-    """Compile an experiment filter to SQL over ``experiments e`` (``"1"`` when empty)."""
+    """Compile an experiment filter to SQL over ``experiments e`` (``"1 = 1"`` when empty)."""
     return _compile(text, _EXPERIMENTS)
 
 

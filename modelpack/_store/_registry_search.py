@@ -331,7 +331,7 @@ def compile_search(
     """``(WHERE expression, its parameters, ORDER BY expression)`` for a registry search.
 
     The row is ``m`` for registered models and ``v`` for versions; ``mp_like`` is the
-    case-sensitive LIKE the SQLite store defines. Raises :class:`FilterError` saying what is
+    case-sensitive LIKE both store databases define (see ``_dialect``). Raises :class:`FilterError` saying what is
     wrong and what the filter may name.
     """
     if filter_string is not None and not isinstance(filter_string, str):
@@ -346,7 +346,7 @@ def compile_search(
             params.extend(args)
     if isinstance(order_by, str):
         raise FilterError(f"order_by is a list of terms, e.g. [{order_by!r}], not a string")
-    return " AND ".join(clauses) or "1", params, _order_sql(order_by, kind)
+    return " AND ".join(clauses) or "1 = 1", params, _order_sql(order_by, kind)
 
 
 def check_max_results(kind: SearchKind, max_results: Any) -> int:

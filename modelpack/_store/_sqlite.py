@@ -6,15 +6,16 @@ import os
 from pathlib import Path
 
 from modelpack._store._base import Store, relative_location
-from modelpack._store._db import Database
+from modelpack._store._db import Database, schema_version_of
 from modelpack._store._location import StoreLocation, parse_store_uri
-from modelpack._store._sqlite_runs import SqliteRuns
-from modelpack._store._sqlite_versions import SqliteVersions
+from modelpack._store._schema import LATEST_VERSION
+from modelpack._store._sql_runs import SqlRuns
+from modelpack._store._sql_versions import SqlVersions
 
 __all__ = ["SqliteStore"]
 
 
-class SqliteStore(SqliteRuns, SqliteVersions, Store):
+class SqliteStore(SqlRuns, SqlVersions, Store):
     """Runs and registry in a SQLite database; artifacts in a folder on disk."""
 
     def __init__(self, location: StoreLocation) -> None:
@@ -31,6 +32,15 @@ class SqliteStore(SqliteRuns, SqliteVersions, Store):
     @classmethod
     def open(cls, uri: str) -> SqliteStore:
         return cls(parse_store_uri(uri))
+
+    @classmethod
+    def upgrade(cls, uri: str) -> tuple[int, int]:
+        """Apply the missing schema migrations (opening does it too): ``(before, after)``."""
+        location = parse_store_uri(uri)
+        before = schema_version_of(location.db_path)
+        store = cls(location)
+        store.close()
+        return before, LATEST_VERSION
 
     def _artifact_root(self, location: StoreLocation) -> Path:
         """The folder recorded in the database when it was created (recorded now if new)."""

@@ -1,12 +1,78 @@
-"""Fixtures for the store tests: a tiny model, clean run/store state, subprocess helpers."""
+"""Fixtures for the store tests: a tiny model, clean run/store state, subprocess helpers.
+
+The store's behaviour is one implementation on two databases, so the modules in ``_BOTH``
+run once per backend (ids ``[sqlite]`` and ``[postgresql]``). The PostgreSQL runs share one
+database of the session's throwaway cluster (the ``postgres`` fixture), emptied before each
+test, with the test's own artifact folder; a test about SQLite itself is marked
+``sqlite_only``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+
+_BOTH = {"test_registry", "test_runs", "test_experiments", "test_log_model", "test_concurrency"}
+_SEED = "mp_test_seed_experiments"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: a store test about the SQLite file itself")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    module = metafunc.module.__name__.rpartition(".")[2]
+    if module in _BOTH and not metafunc.definition.get_closest_marker("sqlite_only"):
+        metafunc.parametrize("store_backend", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def _pg_store_url(postgres: Any) -> str:
+    """One database for the session's PostgreSQL store tests, with the store's schema and a
+    copy of its seed rows (the Default experiment) to restore between tests."""
+    import psycopg
+
+    from modelpack._store import close_stores, get_store
+
+    url = str(postgres.create_database())
+    get_store(url)  # creates the schema
+    close_stores()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {_SEED} AS SELECT * FROM experiments")
+    return url
+
+
+def _empty_pg_store(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename NOT IN ('schema_version', %s)",
+                (_SEED,),
+            )
+        ]
+        conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        conn.execute(f"INSERT INTO experiments SELECT * FROM {_SEED}")
+
+
+@pytest.fixture(autouse=True)
+def store_backend(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """The database under the test's store: SQLite (the default) or PostgreSQL."""
+    backend = str(getattr(request, "param", "sqlite"))
+    if backend == "postgresql":
+        url = request.getfixturevalue("_pg_store_url")
+        _empty_pg_store(url)
+        monkeypatch.setenv("MODELPACK_STORE_URI", f"{url}?artifact_root={tmp_path / 'artifacts'}")
+    return backend
 
 
 @pytest.fixture(autouse=True)

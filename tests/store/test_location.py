@@ -159,5 +159,5 @@ def test_a_backend_plugs_in_as_one_scheme_entry(
 
 
 def test_an_unknown_scheme_names_the_accepted_forms() -> None:
-    with pytest.raises(StoreError, match=r"unsupported store URI 'postgresql://h/db': use a dir"):
-        get_store("postgresql://h/db")
+    with pytest.raises(StoreError, match=r"unsupported store URI 'mysql://h/db': use a dir"):
+        get_store("mysql://h/db")

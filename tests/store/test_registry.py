@@ -471,6 +471,7 @@ def test_latest_versions_stage_tags_and_descriptions(three_versions: list[str]) 
     assert modelpack.update_registered_model("m").description is None  # None clears, as MLflow
 
 
+@pytest.mark.sqlite_only
 def test_run_link_is_kept_and_a_store_from_before_it_gains_it(tmp_path: Path) -> None:
     # a store written at schema version 2, the last without model_versions.run_link
     db = tmp_path / "old-store" / "modelpack.db"

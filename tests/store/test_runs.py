@@ -407,6 +407,7 @@ def test_a_frame_needs_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.mlflow
+@pytest.mark.sqlite_only  # the MLflow half is the cost, and is the same for both
 def test_the_frame_has_mlflows_columns_and_dtypes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -445,6 +446,7 @@ def test_the_frame_has_mlflows_columns_and_dtypes(
     assert ours["end_time"].isna().tolist() == theirs["end_time"].isna().tolist()
 
 
+@pytest.mark.sqlite_only
 def test_a_store_written_before_mlflows_tag_names(tmp_path: Path) -> None:
     """Schema version 1 recorded modelpack.* tags; opening the store renames them."""
     import sqlite3

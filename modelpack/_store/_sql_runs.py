@@ -1,11 +1,10 @@
-"""The runs half of the SQLite store (experiments in ``_sqlite_experiments``)."""
+"""The runs half of the SQL store (experiments in ``_sql_experiments``)."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
-import sqlite3
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 
 from modelpack._store._artifacts import LocalArtifacts
 from modelpack._store._context import TAG_RUN_NAME, random_run_name
-from modelpack._store._db import Database
+from modelpack._store._dialect import Connection, SqlDatabase
 from modelpack._store._entities import (
     RUN_STATUSES,
     LifecycleStage,
@@ -29,30 +28,34 @@ from modelpack._store._entities import (
 )
 from modelpack._store._filter import compile_filter, compile_order_by
 from modelpack._store._hints import did_you_mean, listing
-from modelpack._store._sqlite_experiments import (
-    SqliteExperiments,
+from modelpack._store._sql_experiments import (
+    SqlExperiments,
     decode_page_token,
     encode_page_token,
     experiment_int,
 )
 from modelpack.exceptions import ModelNotFoundError, StoreError
 
-__all__ = ["SqliteRuns"]
+__all__ = ["SqlRuns"]
 
 _RUN_COLUMNS = (
     "r.run_id, r.run_name, r.experiment_id, r.status, r.start_time, r.end_time, r.user_id, "
     "r.artifact_location, r.lifecycle_stage"
 )
+_UPSERT_TAG = (
+    "INSERT INTO run_tags (run_id, key, value) VALUES (?, ?, ?) "
+    "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value"
+)
 _CHUNK = 500  # keep IN (...) lists well under SQLite's bound-parameter limit
 
 
 def metric_from_db(value: float | None) -> float:
-    """SQLite stores NaN as NULL; turn it back into NaN."""
+    """NaN is stored as NULL (SQLite's way, kept on PostgreSQL); turn it back into NaN."""
     return math.nan if value is None else float(value)
 
 
-class SqliteRuns(SqliteExperiments, LocalArtifacts):
-    db: Database
+class SqlRuns(SqlExperiments, LocalArtifacts):
+    db: SqlDatabase
 
     # ------------------------------------------------------------------ runs
     def create_run(self, new: NewRun) -> Run:
@@ -87,7 +90,7 @@ class SqliteRuns(SqliteExperiments, LocalArtifacts):
                 raise self._run_not_found(conn, run_id)
             if run_name:
                 conn.execute(
-                    "INSERT OR REPLACE INTO run_tags (run_id, key, value) VALUES (?, ?, ?)",
+                    _UPSERT_TAG,
                     (run_id, TAG_RUN_NAME, run_name),
                 )
 
@@ -116,7 +119,7 @@ class SqliteRuns(SqliteExperiments, LocalArtifacts):
                 raise self._run_not_found(conn, run_id)
             return self._load_runs(conn, [row])[0]
 
-    def _run_not_found(self, conn: sqlite3.Connection, run_id: str) -> ModelNotFoundError:
+    def _run_not_found(self, conn: Connection, run_id: str) -> ModelNotFoundError:
         total = conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
         similar = [
             r[0]
@@ -137,7 +140,7 @@ class SqliteRuns(SqliteExperiments, LocalArtifacts):
             uri=f"runs:/{run_id}",
         )
 
-    def _load_runs(self, conn: sqlite3.Connection, rows: list[Sequence[Any]]) -> list[Run]:
+    def _load_runs(self, conn: Connection, rows: list[Sequence[Any]]) -> list[Run]:
         """Attach params, latest metrics, tags and logged models to run rows, in bulk."""
         ids = [row[0] for row in rows]
         params: dict[str, dict[str, str]] = {i: {} for i in ids}
@@ -195,7 +198,7 @@ class SqliteRuns(SqliteExperiments, LocalArtifacts):
         where, params = compile_filter(filter_string)
         joins, join_params, order = compile_order_by(list(order_by) if order_by else None)
         offset = decode_page_token(page_token)
-        scope, scope_params = "1", []
+        scope, scope_params = "1 = 1", []
         if experiment_ids is not None:
             scope = f"r.experiment_id IN ({', '.join('?' * len(experiment_ids))})"
             scope_params = [experiment_int(e) for e in experiment_ids]
@@ -225,11 +228,11 @@ class SqliteRuns(SqliteExperiments, LocalArtifacts):
             _insert_params(conn, run_id, params)
             _insert_metrics(conn, run_id, metrics)
             conn.executemany(
-                "INSERT OR REPLACE INTO run_tags (run_id, key, value) VALUES (?, ?, ?)",
+                _UPSERT_TAG,
                 [(run_id, k, v) for k, v in tags.items()],
             )
 
-    def _check_active(self, conn: sqlite3.Connection, run_id: str) -> None:
+    def _check_active(self, conn: Connection, run_id: str) -> None:
         row = conn.execute(
             "SELECT lifecycle_stage FROM runs WHERE run_id = ?", (run_id,)
         ).fetchone()
@@ -285,7 +288,7 @@ class SqliteRuns(SqliteExperiments, LocalArtifacts):
                         model.creation_time,
                     ),
                 )
-            except sqlite3.IntegrityError as e:
+            except self.db.IntegrityError as e:
                 raise StoreError(
                     f"run {model.run_id} already has a model at {model.artifact_path!r}; "
                     "log it under another name"
@@ -304,7 +307,7 @@ class SqliteRuns(SqliteExperiments, LocalArtifacts):
         return [LoggedModel(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4]) for r in rows]
 
 
-def _insert_params(conn: sqlite3.Connection, run_id: str, params: Mapping[str, str]) -> None:
+def _insert_params(conn: Connection, run_id: str, params: Mapping[str, str]) -> None:
     """Params are write-once, as in MLflow: the same value again is fine, a new one is not."""
     for key, value in params.items():
         row = conn.execute(
@@ -322,10 +325,16 @@ def _insert_params(conn: sqlite3.Connection, run_id: str, params: Mapping[str, s
             )
 
 
-def _insert_metrics(conn: sqlite3.Connection, run_id: str, metrics: Sequence[Metric]) -> None:
+def _nan_null(value: float) -> float | None:
+    """NaN as NULL on both databases, so searches and ordering treat it alike (PostgreSQL
+    would keep NaN and sort it above every number)."""
+    return None if value != value else value
+
+
+def _insert_metrics(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
     conn.executemany(
         "INSERT INTO metrics (run_id, key, value, timestamp, step) VALUES (?, ?, ?, ?, ?)",
-        [(run_id, m.key, m.value, m.timestamp, m.step) for m in metrics],
+        [(run_id, m.key, _nan_null(m.value), m.timestamp, m.step) for m in metrics],
     )
     # the latest value is the one at the highest step, then the newest timestamp (the last
     # logged on a tie); one upsert per key, for the batch's own latest value
@@ -340,5 +349,5 @@ def _insert_metrics(conn: sqlite3.Connection, run_id: str, metrics: Sequence[Met
         "timestamp = excluded.timestamp, step = excluded.step "
         "WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step "
         "AND excluded.timestamp >= latest_metrics.timestamp)",
-        [(run_id, m.key, m.value, m.timestamp, m.step) for m in latest.values()],
+        [(run_id, m.key, _nan_null(m.value), m.timestamp, m.step) for m in latest.values()],
     )

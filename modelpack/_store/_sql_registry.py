@@ -1,14 +1,13 @@
-"""The model registry half of the SQLite store: registered models, and rows to entities."""
+"""The model registry half of the SQL store: registered models, and rows to entities."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from modelpack._store._base import RegistryStore
-from modelpack._store._db import Database
+from modelpack._store._dialect import Connection, SqlDatabase
 from modelpack._store._entities import ModelVersion, PagedList, RegisteredModel, now_ms
 from modelpack._store._hints import did_you_mean, listing
 from modelpack._store._registry_search import (
@@ -21,7 +20,7 @@ from modelpack._store._registry_search import (
 )
 from modelpack.exceptions import ModelExistsError, ModelNotFoundError
 
-__all__ = ["SqliteRegistry"]
+__all__ = ["SqlRegistry"]
 
 _VERSION_COLUMNS = (
     "name, version, creation_time, last_updated_time, current_stage, description, source, "
@@ -30,15 +29,13 @@ _VERSION_COLUMNS = (
 _MODEL_COLUMNS = "name, creation_time, last_updated_time, description"
 
 
-class SqliteRegistry(RegistryStore):
-    db: Database
+class SqlRegistry(RegistryStore):
+    db: SqlDatabase
     uri: str
     artifact_root: Path
 
     # ------------------------------------------------------------------ rows -> entities
-    def _versions(
-        self, conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]
-    ) -> list[ModelVersion]:
+    def _versions(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> list[ModelVersion]:
         """Versions with their tags and aliases (read per model, or for the one version)."""
         tags: dict[tuple[str, int], dict[str, str]] = {}
         aliases: dict[tuple[str, int], list[str]] = {}
@@ -77,14 +74,14 @@ class SqliteRegistry(RegistryStore):
         ]
 
     def _one_version(
-        self, conn: sqlite3.Connection, where: str, args: Sequence[Any]
+        self, conn: Connection, where: str, args: Sequence[Any]
     ) -> ModelVersion | None:
         row = conn.execute(
             f"SELECT {_VERSION_COLUMNS} FROM model_versions WHERE {where}", args
         ).fetchone()
         return self._versions(conn, [row])[0] if row is not None else None
 
-    def _model(self, conn: sqlite3.Connection, row: Sequence[Any]) -> RegisteredModel:
+    def _model(self, conn: Connection, row: Sequence[Any]) -> RegisteredModel:
         name = row[0]
         tags = dict(
             conn.execute(
@@ -114,7 +111,7 @@ class SqliteRegistry(RegistryStore):
 
     def _page(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         kind: SearchKind,
         select: str,
         query: tuple[str | None, int, Sequence[str] | None, str | None],
@@ -134,7 +131,7 @@ class SqliteRegistry(RegistryStore):
         return rows[:limit], encode_page_token(offset + limit) if more else None
 
     # ------------------------------------------------------------------ not found
-    def _require_model(self, conn: sqlite3.Connection, name: str) -> None:
+    def _require_model(self, conn: Connection, name: str) -> None:
         if conn.execute("SELECT 1 FROM registered_models WHERE name = ?", (name,)).fetchone():
             return
         names = [r[0] for r in conn.execute("SELECT name FROM registered_models ORDER BY name")]
@@ -144,7 +141,7 @@ class SqliteRegistry(RegistryStore):
             uri=f"models:/{name}",
         )
 
-    def _version_summary(self, conn: sqlite3.Connection, name: str) -> str:
+    def _version_summary(self, conn: Connection, name: str) -> str:
         rows = conn.execute(
             "SELECT version, current_stage FROM model_versions WHERE name = ? ORDER BY version",
             (name,),
@@ -152,9 +149,7 @@ class SqliteRegistry(RegistryStore):
         items = [f"{v} ({s})" if s != "None" else f"{v} (no stage)" for v, s in rows]
         return listing(items, empty="none (register one with modelpack.register_model)", limit=50)
 
-    def _version_not_found(
-        self, conn: sqlite3.Connection, name: str, version: int
-    ) -> ModelNotFoundError:
+    def _version_not_found(self, conn: Connection, name: str, version: int) -> ModelNotFoundError:
         self._require_model(conn, name)
         return ModelNotFoundError(
             f"registered model {name!r} has no version {version}; versions: "
@@ -162,7 +157,7 @@ class SqliteRegistry(RegistryStore):
             uri=f"models:/{name}/{version}",
         )
 
-    def _aliases_of(self, conn: sqlite3.Connection, name: str) -> str:
+    def _aliases_of(self, conn: Connection, name: str) -> str:
         rows = conn.execute(
             "SELECT alias, version FROM model_aliases WHERE name = ? ORDER BY alias", (name,)
         ).fetchall()
@@ -183,7 +178,7 @@ class SqliteRegistry(RegistryStore):
                     "description) VALUES (?, ?, ?, ?)",
                     (name, now, now, description),
                 )
-            except sqlite3.IntegrityError as e:
+            except self.db.IntegrityError as e:
                 raise self._name_taken(
                     name,
                     "register new versions with modelpack.register_model, or pick another name",
@@ -272,6 +267,7 @@ class SqliteRegistry(RegistryStore):
                     )
                 return
             conn.execute(
-                "INSERT OR REPLACE INTO registered_model_tags (name, key, value) VALUES (?, ?, ?)",
+                "INSERT INTO registered_model_tags (name, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (name, key) DO UPDATE SET value = excluded.value",
                 (name, key, value),
             )

@@ -1,18 +1,17 @@
-"""The experiments part of the SQLite store, and the page tokens of its searches."""
+"""The experiments part of the SQL store (SQLite or PostgreSQL), and its page tokens."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from modelpack._store._base import RunStore
-from modelpack._store._db import Database
+from modelpack._store._dialect import NO_LIMIT, Connection, SqlDatabase
 from modelpack._store._entities import (
     Experiment,
     LifecycleStage,
@@ -25,7 +24,7 @@ from modelpack._store._hints import did_you_mean, listing
 from modelpack.exceptions import ModelExistsError, ModelNotFoundError, StoreError
 
 __all__ = [
-    "SqliteExperiments",
+    "SqlExperiments",
     "check_experiment_name",
     "decode_page_token",
     "encode_page_token",
@@ -74,10 +73,10 @@ def experiment_int(experiment_id: object) -> int:
         ) from None
 
 
-class SqliteExperiments(RunStore):
-    db: Database
+class SqlExperiments(RunStore):
+    db: SqlDatabase
 
-    def _experiments(self, conn: sqlite3.Connection, rows: list[Sequence[Any]]) -> list[Experiment]:
+    def _experiments(self, conn: Connection, rows: list[Sequence[Any]]) -> list[Experiment]:
         """Experiment rows with their tags (one query for all of them)."""
         tags: dict[int, dict[str, str]] = {row[0]: {} for row in rows}
         if rows:
@@ -143,12 +142,13 @@ class SqliteExperiments(RunStore):
                     f"an experiment named {name!r} already exists (id {row[0]}){deleted}"
                 )
             now = now_ms()
-            cur = conn.execute(
+            exp_id = self.db.insert_id(
+                conn,
                 "INSERT INTO experiments (name, artifact_location, creation_time, "
                 "last_update_time) VALUES (?, ?, ?, ?)",
                 (name, location or "", now, now),
+                "experiment_id",
             )
-            exp_id = int(cur.lastrowid or 0)
             if location is None:
                 conn.execute(
                     "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
@@ -206,7 +206,7 @@ class SqliteExperiments(RunStore):
         where, params = compile_experiment_filter(filter_string)
         order = compile_experiment_order_by(list(order_by) if order_by else None)
         offset = decode_page_token(page_token)
-        limit = -1 if max_results is None else int(max_results) + 1
+        limit = NO_LIMIT if max_results is None else int(max_results) + 1
         sql = (
             f"{_EXP_SQL} WHERE e.lifecycle_stage IN ({', '.join('?' * len(stages))}) "
             f"AND ({where}) ORDER BY {order} LIMIT ? OFFSET ?"
@@ -246,7 +246,7 @@ class SqliteExperiments(RunStore):
     def restore_experiment(self, experiment_id: str) -> None:
         self._set_stage(experiment_id, LifecycleStage.ACTIVE)
 
-    def _active_experiment(self, conn: sqlite3.Connection, experiment_id: str) -> tuple[int, str]:
+    def _active_experiment(self, conn: Connection, experiment_id: str) -> tuple[int, str]:
         """The id and artifact location of an active experiment, inside a write."""
         exp_id = experiment_int(experiment_id)
         row = conn.execute(
@@ -293,8 +293,8 @@ class SqliteExperiments(RunStore):
                     raise ModelNotFoundError(f"experiment {experiment_id} has no tag {key!r}")
             else:
                 conn.execute(
-                    "INSERT OR REPLACE INTO experiment_tags (experiment_id, key, value) "
-                    "VALUES (?, ?, ?)",
+                    "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
                     (exp_id, key, value),
                 )
             conn.execute(

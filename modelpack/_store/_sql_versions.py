@@ -1,26 +1,27 @@
-"""Model versions in the SQLite store: allocation, lookup, aliases, stages, tags."""
+"""Model versions in the SQL store: allocation, lookup, aliases, stages, tags."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
 from modelpack._crash import crash_point
+from modelpack._store._dialect import Connection
 from modelpack._store._entities import ModelVersion, NewVersion, PagedList, now_ms
 from modelpack._store._hints import listing
 from modelpack._store._registry_search import VERSIONS
-from modelpack._store._sqlite_registry import _VERSION_COLUMNS, SqliteRegistry
+from modelpack._store._sql_registry import _VERSION_COLUMNS, SqlRegistry
 from modelpack.exceptions import ModelNotFoundError
 
-__all__ = ["SqliteVersions"]
+__all__ = ["SqlVersions"]
 
 
-class SqliteVersions(SqliteRegistry):
+class SqlVersions(SqlRegistry):
     def create_model_version(self, new: NewVersion) -> ModelVersion:
         """Allocate the next number and insert the version in one write transaction.
 
-        ``BEGIN IMMEDIATE`` holds the write lock from the read of ``last_version`` to the
-        commit, so concurrent registrations get consecutive, distinct numbers.
+        The write transaction holds the store's write lock from the read of ``last_version``
+        to the commit (see ``_dialect``), so concurrent registrations get consecutive,
+        distinct numbers.
         """
         now = now_ms()
         with self.db.write() as conn:
@@ -141,7 +142,7 @@ class SqliteVersions(SqliteRegistry):
             return PagedList(self._versions(conn, rows), token)
 
     def _touch(
-        self, conn: sqlite3.Connection, name: str, version: int, sql: str, args: tuple[object, ...]
+        self, conn: Connection, name: str, version: int, sql: str, args: tuple[object, ...]
     ) -> None:
         """Run an UPDATE/DELETE on one version; a missing version is a not-found error."""
         cur = conn.execute(sql, args)
@@ -179,8 +180,9 @@ class SqliteVersions(SqliteRegistry):
                 raise self._version_not_found(conn, name, int(version))
             if value is not None:
                 conn.execute(
-                    "INSERT OR REPLACE INTO model_version_tags (name, version, key, value) "
-                    "VALUES (?, ?, ?, ?)",
+                    "INSERT INTO model_version_tags (name, version, key, value) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (name, version, key) "
+                    "DO UPDATE SET value = excluded.value",
                     (name, int(version), key, value),
                 )
                 return
@@ -207,7 +209,8 @@ class SqliteVersions(SqliteRegistry):
                 raise self._version_not_found(conn, name, int(version))
             # one row per (name, alias): setting it again moves the alias to the new version
             conn.execute(
-                "INSERT OR REPLACE INTO model_aliases (name, alias, version) VALUES (?, ?, ?)",
+                "INSERT INTO model_aliases (name, alias, version) VALUES (?, ?, ?) "
+                "ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version",
                 (name, alias, int(version)),
             )
 

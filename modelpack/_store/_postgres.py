@@ -1,0 +1,147 @@
+"""The team store on PostgreSQL: the SQL store's logic over psycopg, artifacts in a folder.
+
+Store URIs::
+
+    postgresql://user:password@host:5432/dbname
+    postgresql+psycopg://user:password@host:5432/dbname      (SQLAlchemy's spelling, the same)
+    postgresql://host/dbname?sslmode=require&artifact_root=/srv/modelpack-artifacts
+
+Query parameters other than ``artifact_root`` go to libpq as they are (``sslmode``,
+``connect_timeout``, ``application_name``, ...); a password may also come from ``PGPASSWORD``
+or ``~/.pgpass``, as for any libpq client. The database must exist and be owned by the user
+(an empty one gets the schema on first use).
+
+Artifacts live under the artifact root, a folder every client of the store can reach (a
+shared mount, or the team server's disk behind ``modelpack server``). It is, in order: the
+URI's ``artifact_root`` parameter, ``MODELPACK_ARTIFACT_ROOT``, the root recorded in the
+database when the store was first opened, else ``./modelpack-artifacts`` (made absolute). The
+first open records its root, so later clients that give none agree with it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+from modelpack._store._base import Store
+from modelpack._store._postgres_db import PostgresDatabase
+from modelpack._store._sql_runs import SqlRuns
+from modelpack._store._sql_versions import SqlVersions
+from modelpack.exceptions import StoreError
+
+__all__ = ["ARTIFACT_ROOT_ENV", "PostgresStore", "parse_postgres_uri"]
+
+ARTIFACT_ROOT_ENV = "MODELPACK_ARTIFACT_ROOT"
+DEFAULT_ARTIFACT_DIR = "modelpack-artifacts"
+_SCHEMES = ("postgresql", "postgresql+psycopg", "postgres")
+
+
+@dataclass(frozen=True)
+class PostgresLocation:
+    """A parsed PostgreSQL store URI."""
+
+    #: the URI as given, with the password masked (what messages and ``Store.uri`` show)
+    uri: str
+    #: what libpq connects with (scheme postgresql, no artifact_root parameter)
+    conninfo: str
+    #: ``host:port/dbname``
+    label: str
+    #: the artifact root the URI or the environment gives (None: the recorded one)
+    artifact_root: str | None
+
+
+def parse_postgres_uri(uri: str) -> PostgresLocation:
+    parts = urlsplit(uri)
+    if parts.scheme not in _SCHEMES or not parts.path.strip("/"):
+        raise StoreError(
+            f"invalid store URI {_masked(uri)!r}: write postgresql://user:password@host:5432/"
+            "dbname (postgresql+psycopg://... is the same)"
+        )
+    try:
+        port = parts.port
+    except ValueError as e:
+        raise StoreError(f"invalid port in the store URI {_masked(uri)!r}: {e}") from e
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    given = [v for k, v in query if k == "artifact_root"]
+    rest = [(k, v) for k, v in query if k != "artifact_root"]
+    conninfo = urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(rest), ""))
+    label = f"{parts.hostname or 'localhost'}:{port or 5432}{unquote(parts.path)}"
+    root = given[-1] if given else os.environ.get(ARTIFACT_ROOT_ENV) or None
+    return PostgresLocation(_masked(uri), conninfo, label, root)
+
+
+def _masked(uri: str) -> str:
+    """``uri`` with its password replaced by ``***``."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    user, _, host = parts.netloc.rpartition("@")
+    name = user.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{name}:***@{host}"))
+
+
+def _local_root(text: str) -> Path:
+    """An artifact root as a local folder (``file://`` URIs and paths)."""
+    parsed = urlsplit(text)
+    if parsed.scheme == "file":
+        text = unquote(parsed.path)
+    elif len(parsed.scheme) > 1:
+        raise StoreError(
+            f"artifact root {text!r}: a PostgreSQL store keeps artifacts in a folder every "
+            "client can reach (a shared mount, or the server's disk behind `modelpack server "
+            "--artifacts-destination s3://...`); give a local path or file:// URI"
+        )
+    return Path(text).expanduser().absolute()
+
+
+class PostgresStore(SqlRuns, SqlVersions, Store):
+    """Runs and registry in a PostgreSQL database; artifacts in a folder (see module doc)."""
+
+    def __init__(self, location: PostgresLocation) -> None:
+        self.uri = location.uri
+        self.location = location
+        self.db = PostgresDatabase(location.conninfo, label=location.label)
+        self.artifact_root = self._artifact_root(location.artifact_root)
+
+    @classmethod
+    def identify(cls, uri: str) -> tuple[str, str | None]:
+        location = parse_postgres_uri(uri)
+        return location.conninfo, location.artifact_root
+
+    @classmethod
+    def open(cls, uri: str) -> PostgresStore:
+        return cls(parse_postgres_uri(uri))
+
+    @classmethod
+    def upgrade(cls, uri: str) -> tuple[int, int]:
+        """Apply the missing schema migrations: ``(version before, version after)``."""
+        location = parse_postgres_uri(uri)
+        return PostgresDatabase(location.conninfo, label=location.label).upgrade()
+
+    def _artifact_root(self, given: str | None) -> Path:
+        with self.db.read() as conn:
+            row = conn.execute(
+                "SELECT value FROM store_meta WHERE key = 'artifact_root'"
+            ).fetchone()
+        if given is not None:
+            root = _local_root(given)
+        elif row is not None:
+            root = _local_root(row[0])
+        else:
+            root = Path(DEFAULT_ARTIFACT_DIR).absolute()
+        if row is None:
+            with self.db.write() as conn:
+                conn.execute(
+                    "INSERT INTO store_meta (key, value) VALUES ('artifact_root', ?) "
+                    "ON CONFLICT (key) DO NOTHING",
+                    (str(root),),
+                )
+        return root
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __repr__(self) -> str:
+        return f"<PostgresStore {self.location.label} artifacts={self.artifact_root}>"
