@@ -39,6 +39,7 @@ from modelpack.serving._repository import Entry, ModelSource, ModelTable, Served
 
 if TYPE_CHECKING:
     from modelpack.pyfunc import PyFuncModel
+    from modelpack.serving._watch import SharedRepository
 
 __all__ = ["AppConfig", "ScoringApp"]
 
@@ -125,6 +126,7 @@ class ScoringApp:
                 self._prepare(entry.served)
         self._refresh()
         self._tasks: list[asyncio.Task[Any]] = []
+        self._shared: SharedRepository | None = None
         self._log = _log_writer() if config.access_log else None
         Handler = Callable[..., Awaitable[_Result]]
         get, post = ("GET", "HEAD"), ("POST",)
@@ -247,6 +249,11 @@ class ScoringApp:
             from modelpack.serving._watch import Watcher
 
             self._tasks.append(asyncio.ensure_future(Watcher(self, interval).run()))
+        if self.config.metrics_dir:  # several workers: each follows the others' loads
+            from modelpack.serving._watch import SharedRepository
+
+            self._shared = SharedRepository(self, self.config.metrics_dir)
+            self._tasks.append(asyncio.ensure_future(self._shared.run()))
 
     def _batch_complete(self, queued: int) -> bool:
         """True when no other request can join the batch now: every request being handled
@@ -525,10 +532,13 @@ class ScoringApp:
             )
         self.unload(entry)
         log.info("unloaded model %r", name)
+        if self._shared is not None:
+            self._shared.record("unload", name)
         return 200, b"{}", JSON
 
-    async def load(self, name: str) -> Served:
-        """Load (or load again) the model known as ``name``, in a thread, then serve it."""
+    async def load(self, name: str, *, share: bool = True) -> Served:
+        """Load (or load again) the model known as ``name``, in a thread, then serve it; with
+        several workers, the others follow (unless ``share`` is false)."""
         try:
             source = self.table.source_for(name)
         except ModelNotFoundError as e:
@@ -551,6 +561,8 @@ class ScoringApp:
             ) from None
         self.install(entry, served)
         log.info("loaded model %r (%s) in %.2f s", name, served.uri, time.perf_counter() - started)
+        if share and self._shared is not None:
+            self._shared.record("load", name)
         return served
 
 

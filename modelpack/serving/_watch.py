@@ -1,4 +1,8 @@
-"""Registry-driven rollout: follow the version a ``models:/<name>@<alias>`` (or stage) names.
+"""Following changes made elsewhere: registry aliases, and the sibling workers' model loads.
+
+Registry-driven rollout (:class:`Watcher`) follows the version a ``models:/<name>@<alias>``
+(or stage) names; :class:`SharedRepository` passes repository loads and unloads on to the
+other workers of the server.
 
 Every ``interval`` seconds the watcher asks the store which version each watched model's alias,
 stage or ``latest`` points at. When it has moved, the new version is loaded in a thread while
@@ -19,8 +23,11 @@ serve each version.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelpack.serving._repository import Entry, current_version, load_source
@@ -28,11 +35,12 @@ from modelpack.serving._repository import Entry, current_version, load_source
 if TYPE_CHECKING:
     from modelpack.serving._app import ScoringApp
 
-__all__ = ["Watcher"]
+__all__ = ["SharedRepository", "Watcher"]
 
 log = logging.getLogger("modelpack.serving")
 
 _MAX_BACKOFF = 300.0
+_SHARE_EVERY = 0.5  # seconds between two reads of the workers' shared repository log
 
 
 class Watcher:
@@ -119,3 +127,62 @@ class Watcher:
             backoff,
             why,
         )
+
+
+class SharedRepository:
+    """Repository loads and unloads, passed on to the sibling workers of a multi-worker server.
+
+    The worker that answers ``POST /v2/repository/models/<name>/load`` (or ``/unload``) does it,
+    then appends one JSON line to ``repository.log`` in the workers' shared directory; every
+    worker reads the lines it has not seen twice a second and does the same. A worker started
+    again after a crash reads the log from the start, so it ends up with the same models.
+    """
+
+    def __init__(self, app: ScoringApp, directory: str) -> None:
+        self.app = app
+        self.path = Path(directory) / "repository.log"
+        self.offset = 0
+        self.pid = os.getpid()
+
+    def record(self, op: str, name: str) -> None:
+        line = json.dumps({"pid": self.pid, "op": op, "name": name}).encode() + b"\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)  # one append: lines of several workers never interleave
+        finally:
+            os.close(fd)
+
+    def _unseen(self) -> list[tuple[str, str]]:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        complete = data[: data.rfind(b"\n") + 1]  # a line being written waits for next time
+        self.offset += len(complete)
+        ops = []
+        for line in complete.splitlines():
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                continue
+            if doc.get("pid") != self.pid:
+                ops.append((str(doc.get("op")), str(doc.get("name"))))
+        return ops
+
+    async def run(self) -> None:
+        from modelpack.serving._errors import HTTPError
+
+        while True:
+            await asyncio.sleep(_SHARE_EVERY)
+            for op, name in self._unseen():
+                entry = self.app.table.entries.get(name)
+                if op == "unload" and entry is not None:
+                    self.app.unload(entry)
+                    log.info("unloaded model %r (as another worker did)", name)
+                elif op == "load":
+                    try:
+                        await self.app.load(name, share=False)
+                    except HTTPError as e:  # loaded there, not here: say so, keep serving
+                        log.error("could not load model %r as another worker did: %s", name, e)

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -203,8 +204,23 @@ def test_default_model_and_two_workers(tmp_path: Path, models: dict[str, Path]) 
             assert resp.json()["predictions"] == pytest.approx(want)
             taxi = server.post("/invocations/taxi", {"dataframe_records": [TAXI_ROW]})
             assert taxi.status == 200, taxi.body
+        # an unload or load answered by one worker reaches the other within half a second
+        assert server.post("/v2/repository/models/taxi/unload", {}).status == 200
+        assert answers_settle(server, "/invocations/taxi", 404)
+        assert server.post("/v2/repository/models/taxi/load", {}).status == 200
+        assert answers_settle(server, "/invocations/taxi", 200)
     finally:
         server.stop()
+
+
+def answers_settle(server: Server, path: str, status: int, timeout: float = 30) -> bool:
+    """True once 4 requests in a row (on fresh connections: both workers) answer ``status``."""
+    deadline, run = time.monotonic() + timeout, 0
+    while time.monotonic() < deadline and run < 4:
+        got = server.post(path, {"dataframe_records": [TAXI_ROW]}).status
+        run = run + 1 if got == status else 0
+        time.sleep(0.05)
+    return run >= 4
 
 
 @pytest.mark.parametrize(
