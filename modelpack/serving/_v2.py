@@ -1,21 +1,35 @@
-"""The Open Inference Protocol (KServe V2) REST bodies: model metadata, infer requests, outputs.
+"""The Open Inference Protocol (KServe V2): model metadata, infer requests and responses.
 
 A model with a column signature takes one input tensor per column (shape ``[n]`` or
 ``[n, 1]``), or a single ``[n, <number of columns>]`` tensor in signature order; a tensor model
-takes one tensor. Output tensors are written row-major and flattened, with their shape; a
-DataFrame or dict output gives one output tensor per column.
+takes one tensor. Output tensors are row-major with their shape; a DataFrame or dict output
+gives one output tensor per column. Output names are those the metadata advertises: the
+output schema's names, else ``output-0``, ``output-1``, ...
+
+The REST body is JSON, optionally followed by raw tensor bytes (the binary tensor data
+extension): the ``Inference-Header-Content-Length`` header says where the JSON ends, each input
+with ``parameters.binary_data_size`` takes its data from the bytes after it, in input order.
+An answer carries binary outputs the same way when the request asks for them
+(``parameters.binary_data_output``, or ``binary_data`` on a requested output).
+
+What is shared with gRPC (``_grpc``) lives here too: :func:`build_inputs` turns decoded tensors
+into what ``predict`` takes with the same signature checks, :func:`model_outputs` and
+:func:`select_outputs` name and pick the output tensors. The tensors themselves are read and
+written by ``_tensors``.
 """
 
 from __future__ import annotations
 
-from math import prod
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from modelpack._signature import TensorSpec
+from modelpack.serving import _tensors
 from modelpack.serving._errors import HTTPError, bad_request
 from modelpack.serving._limits import DEFAULT_MAX_CELLS, check_json_values, too_many_cells
+from modelpack.serving._output import dumps
 from modelpack.serving._payload import Inputs, params_key
 
 if TYPE_CHECKING:
@@ -24,26 +38,23 @@ if TYPE_CHECKING:
     from modelpack._signature import ColSpec, Schema
     from modelpack.pyfunc import PyFuncModel
 
-__all__ = ["infer_inputs", "infer_response", "model_metadata"]
+__all__ = [
+    "HEADER_LENGTH",
+    "InferRequest",
+    "Output",
+    "build_inputs",
+    "infer_inputs",
+    "infer_response",
+    "model_metadata",
+    "model_outputs",
+    "output_names",
+    "select_outputs",
+]
 
-# numpy dtype name <-> Open Inference Protocol datatype
-_DATATYPES = {
-    "bool": "BOOL",
-    "uint8": "UINT8",
-    "uint16": "UINT16",
-    "uint32": "UINT32",
-    "uint64": "UINT64",
-    "int8": "INT8",
-    "int16": "INT16",
-    "int32": "INT32",
-    "int64": "INT64",
-    "float16": "FP16",
-    "float32": "FP32",
-    "float64": "FP64",
-}
-_NUMPY = {v: k for k, v in _DATATYPES.items()}
-#: numpy's limit; a shape with more dimensions is refused before numpy sees it
-_MAX_DIMS = 64
+#: the request and response header of the binary tensor data extension (lower case, as ASGI)
+HEADER_LENGTH = b"inference-header-content-length"
+#: the request parameter naming the method predict runs; reserved, no signature declares it
+_PREDICT_METHOD = "predict_method"
 _COLUMN_DATATYPES = {
     "boolean": "BOOL",
     "integer": "INT32",
@@ -55,16 +66,16 @@ _COLUMN_DATATYPES = {
     "datetime": "BYTES",
 }
 
-
-def _datatype(dtype: Any) -> str:
-    return _DATATYPES.get(str(dtype), "BYTES")
+#: one output tensor: name, array, datatype
+Output = tuple[str, "np.ndarray", str]
 
 
 # ------------------------------------------------------------------------------ metadata
 def _spec_meta(spec: ColSpec | TensorSpec, index: int, prefix: str) -> dict[str, Any]:
     name = spec.name if spec.name is not None else f"{prefix}-{index}"
     if isinstance(spec, TensorSpec):
-        return {"name": name, "datatype": _datatype(spec.dtype), "shape": list(spec.shape)}
+        datatype = _tensors.datatype_of(spec.dtype)
+        return {"name": name, "datatype": datatype, "shape": list(spec.shape)}
     return {"name": name, "datatype": _COLUMN_DATATYPES[spec.type], "shape": [-1]}
 
 
@@ -86,6 +97,19 @@ def model_metadata(model: PyFuncModel, name: str, version: str | None) -> dict[s
 
 
 # ------------------------------------------------------------------------ infer requests
+@dataclass
+class InferRequest:
+    """What an infer request asks of the answer, beside its inputs."""
+
+    id: str | None = None
+    #: requested output names with their binary_data choice (None: the request's default);
+    #: None: every output
+    outputs: list[tuple[str, bool | None]] | None = None
+    #: parameters.binary_data_output: outputs as raw bytes unless an output says otherwise
+    binary_output: bool = False
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
 def _field(tensor: dict[str, Any], key: str, kind: type, where: str) -> Any:
     value = tensor.get(key)
     if not isinstance(value, kind) or isinstance(value, bool):
@@ -93,83 +117,139 @@ def _field(tensor: dict[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
-def _as_array(data: Any, datatype: str, where: str) -> np.ndarray:
-    """``data`` as an array of ``datatype``, refusing conversions that would change values."""
-    import numpy as np
+class _Binary:
+    """The raw bytes after the JSON header, handed out to inputs in order."""
 
-    try:
-        if datatype == "BYTES":
-            arr = np.array(data, dtype=object)
-            flat = arr.ravel().tolist()
-            if not all(isinstance(v, str) for v in flat):
-                raise bad_request(f"{where} is BYTES, so its data must be strings")
-            return arr
-        arr = np.asarray(data)
-    except (ValueError, TypeError, OverflowError) as e:
-        raise bad_request(f"{where}: data cannot be read as a tensor ({e})") from None
-    want = np.dtype(_NUMPY[datatype])
-    if arr.dtype == want or not arr.size:
-        return arr.astype(want, copy=False)
-    kind = arr.dtype.kind
-    if want.kind == "f" and kind in "iuf":
-        try:
-            with np.errstate(over="raise"):
-                return arr.astype(want)
-        except FloatingPointError:
-            raise bad_request(f"{where}: values outside the range of {datatype}") from None
-    if want.kind in "iu" and kind in "iuf":
-        info = np.iinfo(want)
-        integral = kind != "f" or bool(np.all(arr == np.trunc(arr)))
-        if integral and arr.min() >= info.min and arr.max() <= info.max:
-            return arr.astype(want)
-    raise bad_request(f"{where} declares {datatype} but its data holds {_found(arr)} values")
+    def __init__(self, data: memoryview) -> None:
+        self.data, self.offset = data, 0
 
-
-def _found(arr: np.ndarray) -> str:
-    return {"b": "boolean", "i": "integer", "u": "integer", "f": "fractional", "U": "string"}.get(
-        arr.dtype.kind, "mixed"
-    )
-
-
-def _shape(tensor: dict[str, Any], where: str, max_cells: int) -> list[int]:
-    """The declared shape, refused unless it is a list of at most 64 sizes within the limit."""
-    shape = _field(tensor, "shape", list, where)
-    if len(shape) > _MAX_DIMS:
-        raise bad_request(f"{where}: shape has {len(shape)} dimensions; at most {_MAX_DIMS}")
-    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape):
-        raise bad_request(
-            f"{where}: shape must be a list of non-negative integers; got {shape!s:.200}"
-        )
-    for i, size in enumerate(shape):
-        if size > max_cells:  # never valid, even beside a 0 that makes the product small
+    def take(self, size: Any, where: str) -> memoryview:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise bad_request(
-                f"{where}: dimension {i} of the shape is {size:,}, more than the limit of "
-                f"{max_cells:,} values per request"
+                f"{where}: binary_data_size must be a non-negative integer; got {size!r:.40}"
             )
-    cells = prod(shape)
-    if cells > max_cells:
-        raise too_many_cells(f"{where} holds {cells:,} values (shape {shape})", max_cells)
-    return shape
+        left = len(self.data) - self.offset
+        if size > left:
+            raise bad_request(
+                f"{where}: binary_data_size is {size:,} bytes, but only {left:,} bytes of "
+                "binary data remain in the body"
+            )
+        chunk = self.data[self.offset : self.offset + size]
+        self.offset += size
+        return chunk
 
 
-def _tensor(tensor: Any, index: int, max_cells: int) -> tuple[str, np.ndarray]:
+def _tensor(tensor: Any, index: int, max_cells: int, binary: _Binary | None) -> tuple[str, Any]:
     if not isinstance(tensor, dict):
         raise bad_request(f"inputs[{index}] must be an object with name, shape, datatype and data")
     name = _field(tensor, "name", str, f"inputs[{index}]")
     where = f"input {name!r:.100}"
-    shape = _shape(tensor, where, max_cells)
-    datatype = _field(tensor, "datatype", str, where)
-    if datatype != "BYTES" and datatype not in _NUMPY:
-        raise bad_request(
-            f"{where}: unknown datatype {datatype!r:.40}; expected one of "
-            f"{', '.join([*_NUMPY, 'BYTES'])}"
+    shape = _tensors.check_shape(_field(tensor, "shape", list, where), where, max_cells)
+    datatype = _tensors.check_datatype(_field(tensor, "datatype", str, where), where)
+    params = tensor.get("parameters")
+    size = params.get("binary_data_size") if isinstance(params, dict) else None
+    if size is None:
+        return name, _tensors.from_values(
+            _field(tensor, "data", list, where), datatype, shape, where
         )
-    arr = _as_array(_field(tensor, "data", list, where), datatype, where)
-    if arr.size != prod(shape):
+    if binary is None:
         raise bad_request(
-            f"{where}: shape {shape} needs {prod(shape)} values, data holds {arr.size}"
+            f"{where} has binary_data_size but the request has no "
+            "Inference-Header-Content-Length header saying where the JSON ends"
         )
-    return name, arr.reshape(shape)
+    if "data" in tensor:
+        raise bad_request(f"{where} has both data and binary_data_size; send one")
+    return name, _tensors.from_bytes(binary.take(size, where), datatype, shape, where)
+
+
+def _split_body(body: bytes, header_length: bytes | None) -> tuple[bytes, _Binary | None]:
+    if header_length is None:
+        return body, None
+    text = header_length.decode("latin-1").strip()
+    if not text.isdigit() or not 0 < int(text) <= len(body):
+        raise bad_request(
+            f"Inference-Header-Content-Length must be the JSON header's length in bytes, "
+            f"between 1 and the body's {len(body):,}; got {text!r:.40}"
+        )
+    length = int(text)
+    return body[:length], _Binary(memoryview(body)[length:])
+
+
+def infer_inputs(
+    body: bytes,
+    model: PyFuncModel,
+    *,
+    max_cells: int = DEFAULT_MAX_CELLS,
+    header_length: bytes | None = None,
+) -> tuple[Inputs, InferRequest]:
+    """Parse ``POST /v2/models/{name}/infer``; ``header_length`` is the value of the
+    Inference-Header-Content-Length header, if any."""
+    head, binary = _split_body(body, header_length)
+    check_json_values(head, max_cells)
+    try:
+        doc = orjson.loads(head)
+    except orjson.JSONDecodeError as e:
+        raise HTTPError(400, "MALFORMED_REQUEST", f"the body is not valid JSON: {e}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("inputs"), list) or not doc["inputs"]:
+        raise bad_request("the body must be a JSON object with a non-empty 'inputs' list")
+    tensors = [_tensor(t, i, max_cells, binary) for i, t in enumerate(doc["inputs"])]
+    if binary is not None and binary.offset != len(binary.data):
+        raise bad_request(
+            f"{len(binary.data) - binary.offset:,} bytes of binary data follow the JSON header "
+            "that no input's binary_data_size accounts for"
+        )
+    parameters = doc.get("parameters")
+    parameters = parameters if isinstance(parameters, dict) else {}
+    request = InferRequest(
+        id=doc["id"] if isinstance(doc.get("id"), str) else None,
+        outputs=_requested(doc.get("outputs")),
+        binary_output=parameters.get("binary_data_output") is True,
+        parameters=parameters,
+    )
+    return build_inputs(tensors, parameters, model, max_cells=max_cells), request
+
+
+def _requested(outputs: Any) -> list[tuple[str, bool | None]] | None:
+    if outputs is None or outputs == []:
+        return None
+    if not isinstance(outputs, list):
+        raise bad_request("'outputs' must be a list of objects with a name")
+    wanted = []
+    for i, out in enumerate(outputs):
+        if not isinstance(out, dict) or not isinstance(out.get("name"), str):
+            raise bad_request(f"outputs[{i}] must be an object with a name")
+        params = out.get("parameters")
+        binary = params.get("binary_data") if isinstance(params, dict) else None
+        wanted.append((out["name"], binary if isinstance(binary, bool) else None))
+    return wanted
+
+
+def build_inputs(
+    tensors: list[tuple[str, np.ndarray]],
+    parameters: dict[str, Any] | None,
+    model: PyFuncModel,
+    *,
+    max_cells: int = DEFAULT_MAX_CELLS,
+) -> Inputs:
+    """Decoded input tensors and request parameters as the input of ``model.predict``."""
+    cells = sum(arr.size for _, arr in tensors)
+    if cells > max_cells:
+        raise too_many_cells(f"the inputs hold {cells:,} values", max_cells)
+    if len({n for n, _ in tensors}) != len(tensors):
+        raise bad_request("two inputs have the same name")
+    schema = model.input_schema
+    if schema is not None and schema.has_names and not schema.is_tensor:
+        inputs = _columns(tensors, schema.names)
+    elif len(tensors) == 1:
+        inputs = _array(tensors[0][1])
+    elif schema is not None and schema.is_tensor:
+        raise bad_request(f"this model takes one input tensor, got {len(tensors)}")
+    else:
+        inputs = _columns(tensors, [n for n, _ in tensors])
+    inputs.params = _declared_params(parameters, model)
+    if inputs.key is not None and inputs.params:
+        inputs.key = (*inputs.key, params_key(inputs.params))
+    return inputs
 
 
 def _columns(tensors: list[tuple[str, np.ndarray]], names: list[str]) -> Inputs:
@@ -202,89 +282,80 @@ def _array(arr: np.ndarray) -> Inputs:
     return Inputs(arr, len(arr) if arr.ndim else 0, key)
 
 
-def infer_inputs(
-    body: bytes, model: PyFuncModel, *, max_cells: int = DEFAULT_MAX_CELLS
-) -> tuple[Inputs, dict[str, Any]]:
-    """Parse ``POST /v2/models/{name}/infer``; returns the inputs and the request document."""
-    check_json_values(body, max_cells)
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError as e:
-        raise HTTPError(400, "MALFORMED_REQUEST", f"the body is not valid JSON: {e}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("inputs"), list) or not doc["inputs"]:
-        raise bad_request("the body must be a JSON object with a non-empty 'inputs' list")
-    tensors = [_tensor(t, i, max_cells) for i, t in enumerate(doc["inputs"])]
-    cells = sum(arr.size for _, arr in tensors)
-    if cells > max_cells:
-        raise too_many_cells(f"the inputs hold {cells:,} values", max_cells)
-    if len({n for n, _ in tensors}) != len(tensors):
-        raise bad_request("two inputs have the same name")
-    schema = model.input_schema
-    if schema is not None and schema.has_names and not schema.is_tensor:
-        inputs = _columns(tensors, schema.names)
-    elif len(tensors) == 1:
-        inputs = _array(tensors[0][1])
-    elif schema is not None and schema.is_tensor:
-        raise bad_request(f"this model takes one input tensor, got {len(tensors)}")
-    else:
-        inputs = _columns(tensors, [n for n, _ in tensors])
-    inputs.params = _declared_params(doc.get("parameters"), model)
-    if inputs.key is not None and inputs.params:
-        inputs.key = (*inputs.key, params_key(inputs.params))
-    return inputs, doc
-
-
 def _declared_params(parameters: Any, model: PyFuncModel) -> dict[str, Any] | None:
-    """Request parameters the model declares; the rest (content_type, ...) are protocol hints."""
-    if not isinstance(parameters, dict) or model.signature is None:
+    """Request parameters the model declares, and ``predict_method``; the rest
+    (content_type, binary_data_output, ...) are protocol hints."""
+    if not isinstance(parameters, dict) or not parameters:
         return None
-    declared = {p.name for p in model.signature.params or ()}
+    declared = {p.name for p in model.signature.params or ()} if model.signature else set()
+    declared.add(_PREDICT_METHOD)
     return {k: v for k, v in parameters.items() if k in declared} or None
 
 
-# ------------------------------------------------------------------------------ responses
-def _output(name: str, value: Any) -> dict[str, Any]:
-    import numpy as np
-
-    arr = value.to_numpy() if hasattr(value, "to_numpy") else np.asarray(value)
-    datatype = _datatype(arr.dtype)
-    data = arr.ravel()
-    if datatype == "BYTES" or not data.flags.c_contiguous:
-        data = data.tolist()
-    return {"name": name, "shape": list(arr.shape), "datatype": datatype, "data": data}
+# ------------------------------------------------------------------------------ outputs
+def output_names(model: PyFuncModel) -> list[str]:
+    """The output names the metadata advertises (empty without an output schema)."""
+    return [meta["name"] for meta in _schema_meta(model.output_schema, "output")]
 
 
-def _output_name(model: PyFuncModel) -> str:
-    schema = model.output_schema
-    if schema is not None and len(schema.specs) == 1 and schema.specs[0].name:
-        return str(schema.specs[0].name)
-    return "predict"
+def model_outputs(out: Any, model: PyFuncModel) -> list[Output]:
+    """The output tensors of one prediction, named and typed as the metadata says."""
+    declared = {m["name"]: m["datatype"] for m in _schema_meta(model.output_schema, "output")}
+    if hasattr(out, "columns"):
+        items = [(str(c), out[c]) for c in out.columns]
+    elif isinstance(out, dict):
+        items = [(str(k), v) for k, v in out.items()]
+    else:
+        names = list(declared) or ["output-0"]
+        items = [(names[0] if len(names) == 1 else "output-0", out)]
+    outputs = []
+    for name, value in items:
+        arr, datatype = _tensors.output_array(value, declared.get(name))
+        outputs.append((name, arr, datatype))
+    return outputs
+
+
+def select_outputs(outputs: list[Output], wanted: list[str] | None) -> list[Output]:
+    """The outputs a request names, in its order; all of them when it names none."""
+    if not wanted:
+        return outputs
+    by_name = {o[0]: o for o in outputs}
+    missing = [n for n in wanted if n not in by_name]
+    if missing:
+        raise bad_request(
+            f"unknown output(s) {', '.join(map(repr, missing))}; this model's outputs are "
+            f"{', '.join(by_name)}"
+        )
+    return [by_name[n] for n in dict.fromkeys(wanted)]
 
 
 def infer_response(
-    out: Any, doc: dict[str, Any], model: PyFuncModel, name: str, version: str | None
-) -> dict[str, Any]:
-    """The infer response: one output tensor, or one per column of a table or dict output."""
-    if hasattr(out, "columns"):
-        outputs = [_output(str(c), out[c]) for c in out.columns]
-    elif isinstance(out, dict):
-        outputs = [_output(str(k), v) for k, v in out.items()]
-    else:
-        outputs = [_output(_output_name(model), out)]
-    wanted = doc.get("outputs")
-    if isinstance(wanted, list) and wanted:
-        names = {str(o.get("name")) for o in wanted if isinstance(o, dict)}
-        missing = names - {o["name"] for o in outputs}
-        if missing:
-            raise bad_request(
-                f"unknown output(s) {', '.join(map(repr, sorted(missing)))}; this "
-                f"model gives {', '.join(o['name'] for o in outputs)}"
-            )
-        outputs = [o for o in outputs if o["name"] in names]
+    out: Any, request: InferRequest, model: PyFuncModel, name: str, version: str | None
+) -> tuple[bytes, int | None]:
+    """The infer response body, and the length of its JSON header when binary outputs follow
+    it (the value of the Inference-Header-Content-Length response header)."""
+    wanted = [n for n, _ in request.outputs] if request.outputs else None
+    binary = dict(request.outputs or ())
+    tensors, raw = [], []
+    for out_name, arr, datatype in select_outputs(model_outputs(out, model), wanted):
+        tensor: dict[str, Any] = {"name": out_name, "datatype": datatype, "shape": list(arr.shape)}
+        as_binary = binary.get(out_name)
+        if as_binary if as_binary is not None else request.binary_output:
+            data = _tensors.to_bytes(arr, datatype)
+            tensor["parameters"] = {"binary_data_size": len(data)}
+            raw.append(data)
+        else:
+            flat = arr.ravel()
+            use_list = datatype == "BYTES" or not flat.flags.c_contiguous
+            tensor["data"] = flat.tolist() if use_list else flat
+        tensors.append(tensor)
     response: dict[str, Any] = {"model_name": name}
     if version:
         response["model_version"] = version
-    if isinstance(doc.get("id"), str):
-        response["id"] = doc["id"]
-    response["outputs"] = outputs
-    return response
+    if request.id is not None:
+        response["id"] = request.id
+    response["outputs"] = tensors
+    head = dumps(response)
+    if not raw:
+        return head, None
+    return b"".join([head, *raw]), len(head)

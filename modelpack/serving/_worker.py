@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from modelpack.serving._app import AppConfig, ScoringApp
+from modelpack.serving._grpc import start_for_app
 from modelpack.serving._http import protocol_class
 from modelpack.serving._sockets import BACKLOG
 
@@ -124,8 +125,12 @@ def worker_main(load: Any, config: AppConfig, channel: socket.socket, inherited:
     started = time.perf_counter()
     try:
         app = load(config)
+        stop_grpc = start_for_app(app)  # the gRPC server, when config.grpc_address is set
     except BaseException as e:
         channel.sendall(f"error {type(e).__name__}: {e}".replace("\n", " ").encode() + b"\n")
         sys.exit(1)
     channel.sendall(b"loaded %.3f\n" % (time.perf_counter() - started))
-    uvicorn_server(app, channel=channel).run()
+    try:
+        uvicorn_server(app, channel=channel).run()
+    finally:
+        stop_grpc()

@@ -1,0 +1,228 @@
+"""The Open Inference Protocol over gRPC: ``modelpack serve --grpc-port`` with Triton's gRPC
+client and with a plain grpcio stub generated from modelpack's own .proto.
+
+Every answer is compared with in-process predict; hostile requests end as gRPC status codes
+while the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ._helpers import Server, free_port, save_tensor_model, start_server
+
+grpc = pytest.importorskip("grpc")
+
+from modelpack.serving.proto import (  # noqa: E402  (needs grpcio, checked above)
+    grpc_predict_v2_pb2 as pb,
+)
+from modelpack.serving.proto import grpc_predict_v2_pb2_grpc as pb_grpc  # noqa: E402
+
+X = (np.arange(60, dtype=np.float64).reshape(20, 3) % 7) / 2
+
+
+@pytest.fixture(scope="module")
+def tensor_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_tensor_model(tmp_path_factory.mktemp("grpc") / "tensor-model")
+
+
+@pytest.fixture(scope="module")
+def tensor_model(tensor_dir: Path) -> Any:
+    import modelpack
+
+    return modelpack.load_model(tensor_dir)
+
+
+def _serve(tmp: Path, model: Path, name: str, *args: str) -> Server:
+    grpc_port = free_port()
+    server = start_server(model, tmp / f"{name}.log", "--name", name, "--grpc-port",
+                          str(grpc_port), "--no-access-log", *args)  # fmt: skip
+    server.grpc_port = grpc_port  # type: ignore[attr-defined]
+    return server
+
+
+@pytest.fixture(scope="module")
+def tensor_server(tmp_path_factory: pytest.TempPathFactory, tensor_dir: Path) -> Iterator[Server]:
+    server = _serve(tmp_path_factory.mktemp("grpc-log"), tensor_dir, "m", "--max-cells", "3000")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def taxi_grpc_server(tmp_path_factory: pytest.TempPathFactory, taxi_dir: Path) -> Iterator[Server]:
+    server = _serve(tmp_path_factory.mktemp("grpc-log"), taxi_dir, "taxi")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stub(tensor_server: Server) -> Iterator[Any]:
+    channel = grpc.insecure_channel(f"127.0.0.1:{tensor_server.grpc_port}")  # type: ignore[attr-defined]
+    yield pb_grpc.GRPCInferenceServiceStub(channel)
+    channel.close()
+
+
+def _raw_request(x: np.ndarray, **kw: Any) -> Any:
+    tensor = pb.ModelInferRequest.InferInputTensor(name="x", datatype="FP64", shape=x.shape)
+    return pb.ModelInferRequest(
+        model_name="m", inputs=[tensor], raw_input_contents=[x.astype("<f8").tobytes()], **kw
+    )
+
+
+# ------------------------------------------------------------------------- plain grpcio stub
+def test_health_and_metadata(stub: Any) -> None:
+    assert stub.ServerLive(pb.ServerLiveRequest()).live
+    assert stub.ServerReady(pb.ServerReadyRequest()).ready
+    assert stub.ModelReady(pb.ModelReadyRequest(name="m")).ready
+    assert not stub.ModelReady(pb.ModelReadyRequest(name="other")).ready
+    assert stub.ServerMetadata(pb.ServerMetadataRequest()).name == "modelpack"
+    meta = stub.ModelMetadata(pb.ModelMetadataRequest(name="m"))
+    assert [(t.name, t.datatype, list(t.shape)) for t in meta.inputs] == [
+        ("input-0", "FP64", [-1, 3])
+    ]
+    assert [(t.name, t.datatype, list(t.shape)) for t in meta.outputs] == [
+        ("output-0", "FP64", [-1])
+    ]
+
+
+def test_infer_raw(stub: Any, tensor_model: Any) -> None:
+    resp = stub.ModelInfer(_raw_request(X, id="r-1"))
+    assert resp.id == "r-1" and resp.model_name == "m"
+    (out,) = resp.outputs
+    assert (out.name, out.datatype, list(out.shape)) == ("output-0", "FP64", [len(X)])
+    got = np.frombuffer(resp.raw_output_contents[0], dtype="<f8")
+    assert got.tolist() == np.asarray(tensor_model.predict(X), dtype=np.float64).tolist()
+
+
+def test_infer_typed_contents(stub: Any, tensor_model: Any) -> None:
+    tensor = pb.ModelInferRequest.InferInputTensor(
+        name="x",
+        datatype="FP64",
+        shape=[4, 3],
+        contents=pb.InferTensorContents(fp64_contents=X[:4].ravel().tolist()),
+    )
+    resp = stub.ModelInfer(pb.ModelInferRequest(model_name="m", inputs=[tensor]))
+    assert not resp.raw_output_contents  # asked in typed contents, answered in kind
+    assert list(resp.outputs[0].contents.fp64_contents) == pytest.approx(
+        tensor_model.predict(X[:4])
+    )
+
+
+_FP64_3 = ("FP64", [1, 3])
+# label -> (datatype, shape, raw bytes or None for typed, extra request fields, code, text)
+HOSTILE = {
+    "unknown_model": (*_FP64_3, X[:1].tobytes(), {"model_name": "other"}, "NOT_FOUND", "other"),
+    "raw_shorter_than_shape": ("FP64", [2, 3], X[:1].tobytes(), {}, "INVALID_ARGUMENT",
+                               "needs 48 bytes"),
+    "negative_dimension": ("FP64", [-5, 3], X[:1].tobytes(), {}, "INVALID_ARGUMENT",
+                           "non-negative"),
+    "huge_dimension": ("FP64", [1 << 62, 3], X[:1].tobytes(), {}, "INVALID_ARGUMENT",
+                       "dimension 0"),
+    "too_many_cells": ("FP64", [2000, 3], b"\x00" * 48000, {}, "RESOURCE_EXHAUSTED",
+                       "limit of 3,000"),
+    "unknown_datatype": ("FP65", [1, 3], X[:1].tobytes(), {}, "INVALID_ARGUMENT",
+                         "unknown datatype"),
+    "typed_count_disagrees": ("FP64", [2, 3], None, {}, "INVALID_ARGUMENT", "needs 6 values"),
+    "bytes_element_too_long": ("BYTES", [1], struct.pack("<I", 99) + b"ab", {},
+                               "INVALID_ARGUMENT", "declares 99 bytes"),
+    "unknown_output": (*_FP64_3, X[:1].tobytes(),
+                       {"outputs": [pb.ModelInferRequest.InferRequestedOutputTensor(name="y")]},
+                       "INVALID_ARGUMENT", "outputs are output-0"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("datatype", "shape", "raw", "extra", "code", "text"), list(HOSTILE.values()), ids=list(HOSTILE)
+)
+def test_hostile_requests(
+    stub: Any,
+    datatype: str,
+    shape: list[int],
+    raw: bytes | None,
+    extra: dict[str, Any],
+    code: str,
+    text: str,
+) -> None:
+    tensor = pb.ModelInferRequest.InferInputTensor(name="x", datatype=datatype, shape=shape)
+    if raw is None:
+        tensor.contents.fp64_contents.extend([1.0, 2.0, 3.0])
+    fields = {"model_name": "m", **extra}
+    request = pb.ModelInferRequest(
+        inputs=[tensor], raw_input_contents=[raw] if raw is not None else [], **fields
+    )
+    with pytest.raises(grpc.RpcError) as info:
+        stub.ModelInfer(request)
+    assert info.value.code().name == code
+    assert text in info.value.details()
+    assert stub.ServerReady(pb.ServerReadyRequest()).ready
+
+
+def test_raw_contents_count_must_match_inputs(stub: Any) -> None:
+    request = _raw_request(X[:1])
+    request.raw_input_contents.append(b"")
+    with pytest.raises(grpc.RpcError) as info:
+        stub.ModelInfer(request)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "one per input" in info.value.details()
+
+
+# ------------------------------------------------------------------------ Triton's client
+def test_tritonclient_grpc(taxi_grpc_server: Server, taxi_model: Any, taxi: Any) -> None:
+    import tritonclient.grpc as grpcclient
+
+    port = taxi_grpc_server.grpc_port  # type: ignore[attr-defined]
+    client = grpcclient.InferenceServerClient(f"127.0.0.1:{port}")
+    try:
+        assert client.is_server_live() and client.is_server_ready()
+        assert client.is_model_ready("taxi")
+        meta = client.get_model_metadata("taxi", as_json=True)
+        assert [i["name"] for i in meta["inputs"]] == ["PU_DO", "trip_distance"]
+        output = meta["outputs"][0]["name"]
+        rows = taxi[1][:40]
+        zone = grpcclient.InferInput("PU_DO", [len(rows)], "BYTES")
+        zone.set_data_from_numpy(np.array([r["PU_DO"] for r in rows], dtype=object))
+        distance = grpcclient.InferInput("trip_distance", [len(rows), 1], "FP64")
+        distance.set_data_from_numpy(np.array([[r["trip_distance"]] for r in rows]))
+        result = client.infer("taxi", [zone, distance], request_id="t-1")
+        got = result.as_numpy(output)
+        assert got.tolist() == np.asarray(taxi_model.predict(rows), dtype=np.float64).tolist()
+        assert result.get_response().id == "t-1"
+        assert result.get_output(output).datatype == meta["outputs"][0]["datatype"]
+    finally:
+        client.close()
+
+
+def test_tritonclient_grpc_error(taxi_grpc_server: Server) -> None:
+    import tritonclient.grpc as grpcclient
+    from tritonclient.utils import InferenceServerException
+
+    port = taxi_grpc_server.grpc_port  # type: ignore[attr-defined]
+    client = grpcclient.InferenceServerClient(f"127.0.0.1:{port}")
+    try:
+        distance = grpcclient.InferInput("distance", [1], "FP64")
+        distance.set_data_from_numpy(np.array([1.0]))
+        with pytest.raises(InferenceServerException, match="unknown input"):
+            client.infer("taxi", [distance])
+    finally:
+        client.close()
+
+
+def test_grpc_with_two_workers(tmp_path: Path, tensor_dir: Path, tensor_model: Any) -> None:
+    """Each worker serves gRPC on the shared port; every call is answered."""
+    server = _serve(tmp_path, tensor_dir, "m", "--workers", "2")
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:  # type: ignore[attr-defined]
+            stub = pb_grpc.GRPCInferenceServiceStub(channel)
+            for _ in range(5):
+                resp = stub.ModelInfer(_raw_request(X[:3]))
+                got = np.frombuffer(resp.raw_output_contents[0], dtype="<f8")
+                assert got == pytest.approx(tensor_model.predict(X[:3]))
+    finally:
+        server.stop()
+    assert "gRPC (Open Inference Protocol) listening" in server.log()
