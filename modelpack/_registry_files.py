@@ -1,8 +1,9 @@
 """Where a registered version's files come from: a run, another version, or a path.
 
 A model logged in a run is referenced where it is; so is another registered version's
-model. A model directory outside the store is first copied into it (atomically), so deleting
-or editing the original never changes a registered version. Locations are recorded relative
+model. A model directory outside the store is first copied into it (atomically, regular files
+only: a symbolic link, FIFO or device in it is refused), so deleting or editing the original
+never changes a registered version. Locations are recorded relative
 to the store's artifact root when inside it (``Store.storage_location``).
 """
 
@@ -14,6 +15,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelpack._safe_copy import copy_model_tree
 from modelpack._uri import model_version_for, parse_uri, resolve_in_store, resolve_uri
 from modelpack.exceptions import ModelNotFoundError
 
@@ -33,7 +35,8 @@ def _copy_into_store(store: Store, source: Path) -> str:
     key = uuid.uuid4().hex
     tmp = folder / f".{key}.copying"
     try:
-        shutil.copytree(source, tmp, ignore=shutil.ignore_patterns(".*.saving-*"))
+        # regular files only: a link in a model from elsewhere never brings its target in
+        copy_model_tree(source, tmp, action="register", skip=(".*.saving-*",))
         os.replace(tmp, folder / key)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -30,6 +30,7 @@ from typing import IO, Any
 from modelpack import _env
 from modelpack._integrity import file_digest
 from modelpack._progress import Progress
+from modelpack._safe_copy import copy_model_tree, kind_of
 from modelpack._version import __version__
 from modelpack.exceptions import IntegrityError, ModelpackError
 from modelpack.pack import _bootstrap
@@ -151,78 +152,13 @@ def _env_kind(options: PackOptions) -> str:
     return options.env
 
 
-def _kind_of(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
-
-
-def _not_regular(model_dir: Path, path: Path, mode: int) -> IntegrityError:
-    rel = path.relative_to(model_dir).as_posix()
-    what = _kind_of(mode)
-    if stat.S_ISLNK(mode):
-        target = os.readlink(path)
-        real = Path(os.path.realpath(path))
-        where = "outside the model directory" if model_dir not in real.parents else "in it"
-        what += f" to {target} ({where})"
-        fix = "replace the link with a copy of the file it points to, or remove it"
-    else:
-        fix = "remove it"
-    return IntegrityError(
-        f"refusing to pack {model_dir}: {rel} is {what}. A bundle holds only the model's "
-        f"regular files and never copies what a link points at; {fix}.",
-        path=str(path),
-    )
-
-
-def _copy_file(source: Path, dest: Path, model_dir: Path) -> None:
-    # O_NOFOLLOW and the fstat check close the gap between listing the file and opening it
-    # (a file swapped for a link or a FIFO meanwhile); O_NONBLOCK keeps a FIFO from blocking.
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(source, flags)
-    except OSError as e:
-        if os.path.islink(source):
-            raise _not_regular(model_dir, source, os.lstat(source).st_mode) from e
-        raise
-    with open(fd, "rb") as src:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise _not_regular(model_dir, source, st.st_mode)
-        with open(dest, "wb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
-    os.chmod(dest, stat.S_IMODE(st.st_mode))
-    os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
-
-
 def copy_model(model_dir: Path, dest: Path) -> None:
     """Copy the model directory's regular files and folders into the new directory ``dest``.
 
     A symbolic link (wherever it points), a device, a FIFO or a socket is an
     :class:`IntegrityError` naming it: what a link points at never enters a bundle.
     """
-    root = Path(os.path.realpath(model_dir))
-
-    def walk(here: Path, out: Path) -> None:
-        out.mkdir()
-        for entry in sorted(os.scandir(here), key=lambda e: e.name):
-            path = Path(entry.path)
-            mode = entry.stat(follow_symlinks=False).st_mode
-            if stat.S_ISDIR(mode):
-                if entry.name != "__pycache__":
-                    walk(path, out / entry.name)
-            elif stat.S_ISREG(mode):
-                _copy_file(path, out / entry.name, root)
-            else:
-                raise _not_regular(root, path, mode)
-
-    walk(root, dest)
+    copy_model_tree(model_dir, dest, action="pack", skip=("__pycache__",))
 
 
 def assemble(model_dir: Path, bundle: Path, options: PackOptions) -> dict[str, Any]:
@@ -292,8 +228,7 @@ def _archived(path: Path) -> bool:
         return False
     if not stat.S_ISREG(mode):
         raise IntegrityError(
-            f"refusing to archive {path}: it is {_kind_of(mode)}; a bundle holds only regular "
-            "files",
+            f"refusing to archive {path}: it is {kind_of(mode)}; a bundle holds only regular files",
             path=str(path),
         )
     return True

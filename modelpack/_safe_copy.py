@@ -1,0 +1,142 @@
+"""Copying a model directory without following links: the one owner of "copy a model tree".
+
+A model directory may come from someone else (a download, an archive, a colleague's share). A
+symbolic link in it, listed in the digests or not, would make a plain ``shutil.copytree`` copy
+whatever the link points at (``/etc/passwd``, a credentials file) into the copy: a bundle, the
+registry's folder, a run's artifacts. :func:`copy_model_tree` copies regular files and folders
+only; a link (wherever it points), a FIFO, a socket or a device is an
+:class:`~modelpack.exceptions.IntegrityError` naming it, before its target is ever read.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import shutil
+import stat
+from collections.abc import Sequence
+from pathlib import Path
+
+from modelpack.exceptions import IntegrityError
+
+__all__ = ["copy_model_tree", "kind_of", "not_regular_error"]
+
+_CHUNK = 1 << 20
+
+
+def kind_of(mode: int) -> str:
+    """What a file of this ``st_mode`` is, for a message: ``"a symbolic link"``, ``"a FIFO"``..."""
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def not_regular_error(root: Path, path: Path, mode: int, *, action: str) -> IntegrityError:
+    """The refusal to ``action`` (``"pack"``, ``"register"``...) the tree ``root`` because of
+    ``path``, which is not a regular file or folder; the message says what to do instead."""
+    rel = path.relative_to(root).as_posix()
+    what = kind_of(mode)
+    if stat.S_ISLNK(mode):
+        real = Path(os.path.realpath(path))
+        where = "in it" if root in real.parents else "outside the model directory"
+        what += f" to {os.readlink(path)} ({where})"
+        fix = "replace the link with a copy of the file it points to, or remove it"
+    else:
+        fix = "remove it"
+    return IntegrityError(
+        f"refusing to {action} {root}: {rel} is {what}. Only a model's regular files are "
+        f"copied, never what a link points at; {fix}.",
+        path=str(path),
+    )
+
+
+def _copy_file(source: Path, dest: Path, root: Path, action: str) -> None:
+    # O_NOFOLLOW and the fstat check close the gap between listing the file and opening it
+    # (a file swapped for a link or a FIFO meanwhile); O_NONBLOCK keeps a FIFO from blocking.
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(source, flags)
+    except OSError as e:
+        if os.path.islink(source):
+            raise not_regular_error(root, source, os.lstat(source).st_mode, action=action) from e
+        raise
+    with open(fd, "rb") as src:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise not_regular_error(root, source, st.st_mode, action=action)
+        with open(dest, "wb") as out:
+            shutil.copyfileobj(src, out, _CHUNK)
+    os.chmod(dest, stat.S_IMODE(st.st_mode))
+    os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def _entries(root: Path, skip: Sequence[str], action: str) -> list[tuple[Path, bool]]:
+    """Every folder and file under ``root`` (folders before their contents), refusing the
+    first entry that is neither; nothing is copied before the whole tree has passed."""
+    found: list[tuple[Path, bool]] = []
+
+    def walk(here: Path) -> None:
+        for entry in sorted(os.scandir(here), key=lambda e: e.name):
+            if any(fnmatch.fnmatchcase(entry.name, pattern) for pattern in skip):
+                continue
+            path = Path(entry.path)
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if stat.S_ISDIR(mode):
+                found.append((path, True))
+                walk(path)
+            elif stat.S_ISREG(mode):
+                found.append((path, False))
+            else:
+                raise not_regular_error(root, path, mode, action=action)
+
+    walk(root)
+    return found
+
+
+def copy_model_tree(
+    source: str | os.PathLike[str],
+    dest: str | os.PathLike[str],
+    *,
+    action: str = "copy",
+    skip: Sequence[str] = (),
+    merge: bool = False,
+) -> None:
+    """Copy the regular files and folders of ``source`` into ``dest``.
+
+    The whole tree is checked before ``dest`` is created or the first file copied, so a
+    refusal leaves nothing behind.
+
+    Parameters
+    ----------
+    source : path
+        The model directory (itself may be reached through a link; nothing inside it may be).
+    dest : path
+        The new directory; with ``merge=True`` it may exist, and files in it are replaced.
+    action : str
+        What the caller is doing, for the message: ``"refusing to {action} {source}: ..."``.
+    skip : sequence of str
+        Glob patterns of entry names (files or folders, at any depth) left out of the copy.
+    merge : bool
+        Copy into an existing ``dest``.
+
+    Raises
+    ------
+    IntegrityError
+        An entry is a symbolic link, a FIFO, a socket or a device; ``.path`` names it.
+    """
+    root = Path(os.path.realpath(source))
+    out = Path(dest)
+    entries = _entries(root, skip, action)
+    out.mkdir(parents=merge, exist_ok=merge)
+    for path, is_dir in entries:
+        target = out / path.relative_to(root)
+        if is_dir:
+            target.mkdir(exist_ok=merge)
+        else:
+            _copy_file(path, target, root, action)
