@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path, PurePosixPath
 
+from modelpack._safe_copy import copy_model_tree
 from modelpack._store._base import RunStore
 from modelpack._store._entities import FileInfo
 from modelpack.exceptions import ModelNotFoundError, StoreError
@@ -66,7 +67,8 @@ class LocalArtifacts(RunStore):
             raise FileNotFoundError(f"cannot log {source} as artifacts: no such directory")
         parts = artifact_parts(artifact_path)
         folder = _inside(self.run_artifact_dir(run_id), parts, artifact_path)
-        shutil.copytree(source, folder, dirs_exist_ok=True)
+        # regular files only (a model directory from elsewhere may hold a link to a secret)
+        copy_model_tree(source, folder, action="log", merge=True)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         parts = artifact_parts(path)
