@@ -64,7 +64,8 @@ def experiment_from(data: Mapping[str, Any]) -> Experiment:
 def metric_from(data: Mapping[str, Any]) -> Metric:
     return Metric(
         key=str(data["key"]),
-        value=float(data.get("value", 0.0)),
+        # proto3 leaves a 0.0 out; a null is a NaN some JSON writer could not spell
+        value=float(data.get("value", 0.0) if data.get("value", 0.0) is not None else "nan"),
         timestamp=_int(data.get("timestamp")) or 0,
         step=_int(data.get("step")) or 0,
     )

@@ -187,11 +187,12 @@ class HttpClient:
             return
 
     def _delay(self, attempt: int, retry_after: str | None = None) -> float:
+        """The server's ``Retry-After`` (seconds or an HTTP date; at most 10 s), else an
+        exponential backoff with jitter, so many clients do not come back at once."""
         if retry_after:
-            try:
-                return min(float(retry_after), 10.0)
-            except ValueError:
-                pass
+            wait = _retry_after_seconds(retry_after)
+            if wait is not None:
+                return min(max(wait, 0.0), 10.0)
         return _BACKOFF * (2 ** (attempt - 1)) * (0.5 + random.random())
 
     def call(
@@ -229,6 +230,20 @@ class HttpClient:
                 return True
         except StoreError:
             return False
+
+
+def _retry_after_seconds(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when.timestamp() - time.time() if when.tzinfo else None
 
 
 def _query(payload: Mapping[str, Any]) -> str:

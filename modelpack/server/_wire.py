@@ -15,6 +15,7 @@ from modelpack._store import Experiment, Metric, ModelVersion, RegisteredModel, 
 __all__ = [
     "ARTIFACTS_SCHEME",
     "experiment_json",
+    "json_number",
     "metric_json",
     "model_version_json",
     "registered_model_json",
@@ -53,10 +54,19 @@ def run_artifact_path(experiment_id: str, run_id: str) -> str:
     return f"{experiment_id}/{run_id}/artifacts"
 
 
+def json_number(value: float) -> float | str:
+    """JSON has no NaN or infinity: MLflow's JSON (protobuf's) writes them as strings."""
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
 def metric_json(metric: Metric) -> dict[str, Any]:
     return {
         "key": metric.key,
-        "value": metric.value,
+        "value": json_number(metric.value),
         "timestamp": metric.timestamp,
         "step": metric.step,
     }

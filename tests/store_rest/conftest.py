@@ -1,7 +1,9 @@
-"""A real tracking server for the REST store's tests: ``mlflow server`` on 127.0.0.1.
+"""Real tracking servers for the REST store's tests: ``mlflow server`` and ``modelpack server``
+on 127.0.0.1.
 
-One server per test session (SQLite backend and a proxied artifacts folder in a temporary
-directory, its log in ``server.log`` there). Tests point modelpack at it through
+One server of each kind per test session (SQLite backend and a proxied artifacts folder in a
+temporary directory, its log in ``server.log`` there); every test using ``server`` or ``rest``
+runs against both. Tests point modelpack at it through
 ``MODELPACK_STORE_URI`` and use fresh names, so they do not depend on each other.
 """
 
@@ -24,7 +26,7 @@ from _services import free_port
 import modelpack
 from modelpack._store import close_stores
 
-SERVER_KINDS = ["mlflow"]
+SERVER_KINDS = ["mlflow", "modelpack"]
 
 
 @dataclass
@@ -42,7 +44,7 @@ def _wait_healthy(server: Server, timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
-            raise RuntimeError(f"mlflow server exited early:\n{server.log()}")
+            raise RuntimeError(f"server exited early:\n{server.log()}")
         try:
             with urllib.request.urlopen(f"{server.url}/health", timeout=1) as r:
                 if r.status == 200:
@@ -50,7 +52,7 @@ def _wait_healthy(server: Server, timeout: float = 300.0) -> None:
         except OSError:
             pass
         time.sleep(0.2)
-    raise TimeoutError(f"mlflow server not healthy within {timeout:.0f} s:\n{server.log()}")
+    raise TimeoutError(f"server not healthy within {timeout:.0f} s:\n{server.log()}")
 
 
 def start_mlflow_server(root: Path, port: int | None = None) -> Server:
@@ -76,6 +78,39 @@ def start_mlflow_server(root: Path, port: int | None = None) -> Server:
     return server
 
 
+def start_modelpack_server(
+    root: Path,
+    *,
+    port: int | None = None,
+    store: str | None = None,
+    artifacts: str | None = None,
+    env: dict[str, str] | None = None,
+    workers: int = 1,
+) -> Server:
+    """``modelpack server`` on ``root``'s store (or ``store``), its log in ``root/server.log``."""
+    root.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    cmd = [
+        sys.executable, "-m", "modelpack", "server",
+        "--backend-store-uri", store or str(root / "store"),
+        "--artifacts-destination", artifacts or str(root / "artifacts"),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+    ]  # fmt: skip
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("MODELPACK_STORE", "MLFLOW_"))}
+    log = open(root / "server.log", "ab")  # noqa: SIM115 - the server process writes it
+    proc = subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root, env={**base, **(env or {})}
+    )
+    log.close()
+    server = Server(f"http://127.0.0.1:{port}", root, proc, port)
+    try:
+        _wait_healthy(server, timeout=120)
+    except BaseException:
+        stop_server(server)
+        raise
+    return server
+
+
 def stop_server(server: Server) -> None:
     server.proc.terminate()
     try:
@@ -89,7 +124,9 @@ def stop_server(server: Server) -> None:
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    srv = start_mlflow_server(tmp_path_factory.mktemp(f"{request.param}-server"))
+    root = tmp_path_factory.mktemp(f"{request.param}-server")
+    start = start_mlflow_server if request.param == "mlflow" else start_modelpack_server
+    srv = start(root)
     try:
         yield srv
     finally:

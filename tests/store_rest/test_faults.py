@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -92,3 +93,106 @@ def test_server_down_is_one_error_naming_the_url() -> None:
 def test_malformed_uri() -> None:
     with pytest.raises(StoreError, match="http://host:port"):
         set_store_uri("http://")
+
+
+class _Scripted(BaseHTTPRequestHandler):
+    """Answers from ``script`` in order (status, headers), then 200 with an experiment."""
+
+    script: list[tuple[int, dict[str, str]]] = []
+    seen: list[tuple[str, float]] = []
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _reply(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        type(self).seen.append((f"{self.command} {self.path.split('?')[0]}", time.monotonic()))
+        status, headers = type(self).script.pop(0) if type(self).script else (200, {})
+        body = {"experiment": {"experiment_id": "7", "name": "x", "lifecycle_stage": "active"}}
+        if status != 200:
+            body = {"error_code": "TEMPORARILY_UNAVAILABLE", "message": "busy"}
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = _reply
+
+
+def _serve(port: int) -> ThreadingHTTPServer:
+    httpd = ThreadingHTTPServer(("127.0.0.1", port), _Scripted)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
+@pytest.fixture
+def scripted() -> Iterator[str]:
+    _Scripted.script, _Scripted.seen = [], []
+    port = free_port()
+    httpd = _serve(port)
+    url = f"http://127.0.0.1:{port}"
+    set_store_uri(url)
+    yield url
+    set_store_uri(None)
+    close_stores()
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_gateway_errors_are_retried_for_reads(scripted: str, status: int) -> None:
+    _Scripted.script = [(status, {}), (status, {})]
+    assert get_store().get_experiment("7").name == "x"
+    assert len(_Scripted.seen) == 3
+
+
+def test_retry_after_is_honoured(scripted: str) -> None:
+    _Scripted.script = [(503, {"Retry-After": "1"})]
+    get_store().get_experiment("7")
+    (_, first), (_, second) = _Scripted.seen
+    assert second - first >= 0.9
+
+
+def test_safe_posts_are_retried_and_creations_are_not(scripted: str) -> None:
+    _Scripted.script = [(503, {})]
+    get_store().update_run_info("r1", status="FINISHED", end_time=1)  # same result when repeated
+    assert [s for s, _ in _Scripted.seen] == ["POST /api/2.0/mlflow/runs/update"] * 2
+    _Scripted.seen.clear()
+    _Scripted.script = [(503, {})]
+    with pytest.raises(StoreError, match="busy"):
+        get_store().create_experiment("y")  # a repeat could create two
+    assert [s for s, _ in _Scripted.seen] == ["POST /api/2.0/mlflow/experiments/create"]
+
+
+def test_a_server_coming_up_late_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelpack._store import _rest_http
+
+    monkeypatch.setattr(_rest_http, "_BACKOFF", 0.3)  # about 9 s of tries in all
+    _Scripted.script, _Scripted.seen = [], []
+    port = free_port()
+    started: list[ThreadingHTTPServer] = []
+    timer = threading.Timer(1.0, lambda: started.append(_serve(port)))
+    timer.start()
+    set_store_uri(f"http://127.0.0.1:{port}")
+    try:
+        assert get_store().get_experiment("7").name == "x"
+    finally:
+        timer.join()
+        set_store_uri(None)
+        close_stores()
+        for httpd in started:
+            httpd.shutdown()
+            httpd.server_close()
+
+
+def test_retry_after_as_an_http_date(scripted: str) -> None:
+    from email.utils import formatdate
+
+    _Scripted.script = [(503, {"Retry-After": formatdate(time.time() + 2, usegmt=True)})]
+    get_store().get_experiment("7")
+    (_, first), (_, second) = _Scripted.seen
+    assert second - first >= 0.5
