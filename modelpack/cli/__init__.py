@@ -26,6 +26,7 @@ _COMMAND_MODULES = [
     "modelpack.cli._predict",
     "modelpack.cli._serve",
     "modelpack.cli._server",
+    "modelpack.cli._store",
 ]
 
 

@@ -3,7 +3,9 @@
 Every failure of a request becomes one of these with a 4xx or 5xx status; no traceback ever
 reaches a client. Errors a client can cause (modelpack's own errors, ``ValueError``,
 ``LookupError``) keep their code; anything else is logged here and answered as
-``INTERNAL_ERROR`` without details.
+``INTERNAL_ERROR`` without details. A store whose database cannot be reached right now
+(:class:`~modelpack.exceptions.StoreUnavailableError`) is ``TEMPORARILY_UNAVAILABLE``: 503 with
+``Retry-After``, so clients retry rather than give up.
 """
 
 from __future__ import annotations
@@ -16,9 +18,19 @@ from modelpack.exceptions import ModelpackError, http_status
 if TYPE_CHECKING:
     from starlette.responses import Response
 
-__all__ = ["ApiError", "error_body", "error_response", "from_exception", "json_response"]
+__all__ = [
+    "RETRY_AFTER_S",
+    "ApiError",
+    "error_body",
+    "error_response",
+    "from_exception",
+    "json_response",
+]
 
 _log = logging.getLogger("modelpack.server")
+
+#: the ``Retry-After`` of a 503 (seconds): about a database restart's time
+RETRY_AFTER_S = 2
 
 
 class ApiError(ModelpackError):
@@ -50,6 +62,8 @@ def from_exception(error: BaseException) -> tuple[int, dict[str, Any]]:
             code = "INVALID_PARAMETER_VALUE"
         if code == "INTERNAL_ERROR":
             _log.error("request failed: %s", error, exc_info=error)
+        elif code == "TEMPORARILY_UNAVAILABLE":
+            _log.warning("request refused: %s", error.message)
         return http_status(code), error_body(code, error.message)
     if isinstance(error, LookupError):
         return 404, error_body("RESOURCE_DOES_NOT_EXIST", str(error))
@@ -71,7 +85,10 @@ def json_response(status: int, body: dict[str, Any]) -> Response:
     import orjson
     from starlette.responses import Response
 
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+    return Response(
+        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
+    )
 
 
 def error_response(error: BaseException) -> Response:

@@ -37,10 +37,27 @@ def check(config: ServerConfig) -> ServerConfig:
         dest = os.path.abspath(dest)
         os.makedirs(dest, exist_ok=True)
     storage_for(dest)
+    _upgrade(config.backend_store_uri)
     get_store(config.backend_store_uri)
     if config.auth_token_file:
         Tokens.load(config.auth_token_file)
     return dataclasses.replace(config, artifacts_destination=dest)
+
+
+def _upgrade(uri: str) -> None:
+    """Bring the store's schema to this release's version, saying so in one line if it did
+    (an HTTP store upgrades its own)."""
+    from modelpack._store import upgrade_store
+
+    if uri.lower().startswith(("http://", "https://")):
+        return
+    before, after = upgrade_store(uri)
+    if before and before != after:
+        print(
+            f"modelpack server: upgraded the store's schema from version {before} to {after}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def app_from_env() -> Any:
