@@ -36,7 +36,11 @@ def check(config: ServerConfig) -> ServerConfig:
     if scheme_of(dest) == "":
         dest = os.path.abspath(dest)
         os.makedirs(dest, exist_ok=True)
-    storage_for(dest)
+    storage = storage_for(dest)
+    if scheme_of(dest) != "":
+        # reach the bucket now: a missing bucket or an unreachable endpoint stops the start
+        # with one message naming both, instead of failing every upload later
+        storage.exists("")
     _upgrade(config.backend_store_uri)
     get_store(config.backend_store_uri)
     if config.auth_token_file:
