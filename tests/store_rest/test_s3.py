@@ -63,9 +63,7 @@ def _fit() -> tuple[Any, np.ndarray]:
     return LinearRegression().fit(X, X @ [2.0, -1.0]), X
 
 
-def test_log_register_and_load_with_the_bytes_on_s3(
-    s3_server: tuple[Server, str], s3: Any
-) -> None:
+def test_log_register_and_load_with_the_bytes_on_s3(s3_server: tuple[Server, str], s3: Any) -> None:
     server, bucket = s3_server
     model, X = _fit()
     modelpack.set_experiment("on-s3")
@@ -87,7 +85,7 @@ def test_log_register_and_load_with_the_bytes_on_s3(
 def test_bucket_gone_is_one_error_naming_endpoint_and_bucket_and_nothing_registered(
     s3_server: tuple[Server, str], s3: Any
 ) -> None:
-    server, bucket = s3_server
+    _, bucket = s3_server
     model, _ = _fit()
     _drop_bucket(s3, bucket)
     modelpack.set_experiment("bucket-gone")
