@@ -27,6 +27,8 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench_serving.py              # 3 rounds of 10 s each: ~15 minutes
     .venv/bin/python benchmarks/bench_serving.py --quick      # 1 round of 3 s
     .venv/bin/python benchmarks/bench_serving.py --json /tmp/serving.json
+    .venv/bin/python benchmarks/bench_serving.py --many-models   # 20 models in one server
+    .venv/bin/python benchmarks/bench_serving.py --alias-move    # an alias moved under wrk load
 """
 
 from __future__ import annotations
@@ -303,9 +305,28 @@ def main() -> int:
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator")
     parser.add_argument("--only", help="run only setups whose label or model contains this")
     parser.add_argument("--json", type=Path, help="also write the raw numbers here")
+    parser.add_argument(
+        "--tensors",
+        action="store_true",
+        help="instead: JSON V2, binary V2 and gRPC at 1,000 rows x 30 float columns",
+    )
+    parser.add_argument(
+        "--many-models",
+        action="store_true",
+        help="instead: 20 models in one server against each alone (memory, 1-row latency)",
+    )
+    parser.add_argument(
+        "--alias-move",
+        action="store_true",
+        help="instead: wrk load while the served alias moves (non-2xx count, switch time)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.duration = 1, 3.0
+    if args.many_models or args.alias_move:
+        return run_many_models_mode(args)
+    if args.tensors:
+        return tensor_protocols(args)
     setups = [s for s in SETUPS if not args.only or args.only in f"{s.label} {s.model}"]
     workdir = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     try:
@@ -326,6 +347,15 @@ def main() -> int:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
+
+
+def run_many_models_mode(args: argparse.Namespace) -> int:
+    """``--many-models`` and ``--alias-move`` (in ``benchmarks/serving/many_models.py``)."""
+    sys.path.insert(0, str(HERE / "serving"))
+    from many_models import main as many_main  # type: ignore[import-not-found]
+
+    mode = "many-models" if args.many_models else "alias-move"
+    return int(many_main(mode, rounds=args.rounds, duration=args.duration, json_path=args.json))
 
 
 def report(
@@ -360,6 +390,192 @@ def report(
         raw: dict[str, Any] = {s.label + " / " + s.model: runs[i] for i, s in enumerate(setups)}
         raw["import floor s"] = floor
         args.json.write_text(json.dumps(raw, indent=1))
+
+
+# ------------------------------------------------------------- tensors: JSON, binary, gRPC
+# ``--tensors``: one ``modelpack serve --grpc-port`` of a LinearRegression on a (-1, 30) float64
+# tensor, 1,000-row requests sent three ways to the same process: V2 JSON, V2 with the binary
+# tensor extension, and gRPC with raw_input_contents. Every client is Python, in this process,
+# on asyncio (raw keep-alive sockets for REST, grpc.aio for gRPC), with the same number of
+# requests in flight, so the protocols are compared with equal client costs.
+TENSOR_ROWS, TENSOR_COLUMNS = 1000, 30
+
+
+def tensor_bodies(x: Any) -> dict[str, tuple[bytes, dict[str, str]]]:
+    """The V2 REST requests for ``x``: (body, extra headers) for JSON and binary."""
+    data = {"name": "x", "shape": list(x.shape), "datatype": "FP64"}
+    as_json = json.dumps({"inputs": [{**data, "data": x.ravel().tolist()}]}).encode()
+    raw = x.astype("<f8").tobytes()
+    head = json.dumps(
+        {
+            "inputs": [{**data, "parameters": {"binary_data_size": len(raw)}}],
+            "parameters": {"binary_data_output": True},
+        }
+    ).encode()
+    binary_headers = {
+        "Content-Type": "application/octet-stream",
+        "Inference-Header-Content-Length": str(len(head)),
+    }
+    return {
+        "JSON V2": (as_json, {"Content-Type": "application/json"}),
+        "binary V2": (head + raw, binary_headers),
+    }
+
+
+def _decode_v2(answer: bytes, header_length: str | None) -> Any:
+    import numpy as np
+
+    if header_length is None:
+        return np.array(json.loads(answer)["outputs"][0]["data"])
+    return np.frombuffer(answer[int(header_length) :], dtype="<f8")
+
+
+def check_tensor_answers(port: int, grpc_port: int, x: Any, expected: Any) -> None:
+    """Each protocol's answer equals in-process predict before it is timed."""
+    import grpc
+    import numpy as np
+
+    from modelpack.serving.proto import grpc_predict_v2_pb2_grpc as pb_grpc
+
+    for label, (body, headers) in tensor_bodies(x).items():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            conn.request("POST", "/v2/models/m/infer", body=body, headers=headers)
+            resp = conn.getresponse()
+            got = _decode_v2(resp.read(), resp.getheader("Inference-Header-Content-Length"))
+        finally:
+            conn.close()
+        if resp.status != 200 or not np.allclose(got, expected):
+            raise RuntimeError(f"{label}: answered {resp.status} with other predictions")
+    with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        answer = pb_grpc.GRPCInferenceServiceStub(channel).ModelInfer(grpc_request(x))
+    if not np.allclose(np.frombuffer(answer.raw_output_contents[0], dtype="<f8"), expected):
+        raise RuntimeError("gRPC: other predictions")
+
+
+def grpc_request(x: Any) -> Any:
+    from modelpack.serving.proto import grpc_predict_v2_pb2 as pb
+
+    tensor = pb.ModelInferRequest.InferInputTensor(name="x", datatype="FP64", shape=x.shape)
+    return pb.ModelInferRequest(
+        model_name="m", inputs=[tensor], raw_input_contents=[x.astype("<f8").tobytes()]
+    )
+
+
+def load_rest(port: int, body: bytes, headers: dict[str, str], args: argparse.Namespace) -> Any:
+    import asyncio
+
+    sys.path.insert(0, str(HERE / "serving"))
+    from loadgen import LoadResult, _client  # type: ignore[import-not-found]
+
+    lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    request = (
+        f"POST /v2/models/m/infer HTTP/1.1\r\nHost: 127.0.0.1\r\n{lines}"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    result = LoadResult(0, 0, args.duration, [])
+
+    async def run() -> None:
+        deadline = time.perf_counter() + args.duration
+        started = time.perf_counter()
+        clients = (_client(port, request, deadline, result) for _ in range(args.connections))
+        await asyncio.gather(*clients)
+        result.seconds = time.perf_counter() - started
+
+    asyncio.run(run())
+    return result
+
+
+def load_grpc(grpc_port: int, x: Any, args: argparse.Namespace) -> Any:
+    import asyncio
+
+    import grpc
+
+    sys.path.insert(0, str(HERE / "serving"))
+    from loadgen import LoadResult
+
+    from modelpack.serving.proto import grpc_predict_v2_pb2_grpc as pb_grpc
+
+    request = grpc_request(x)
+    result = LoadResult(0, 0, args.duration, [])
+
+    async def client(stub: Any, deadline: float) -> None:
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            try:
+                await stub.ModelInfer(request)
+            except grpc.aio.AioRpcError:
+                result.errors += 1
+            result.latencies.append(time.perf_counter() - start)
+            result.requests += 1
+
+    async def run() -> None:
+        options = [("grpc.max_receive_message_length", -1)]
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}", options=options) as ch:
+            stub = pb_grpc.GRPCInferenceServiceStub(ch)
+            deadline = time.perf_counter() + args.duration
+            started = time.perf_counter()
+            await asyncio.gather(*(client(stub, deadline) for _ in range(args.connections)))
+            result.seconds = time.perf_counter() - started
+
+    asyncio.run(run())
+    return result
+
+
+def tensor_protocols(args: argparse.Namespace) -> int:
+    """The ``--tensors`` mode: rows/s of JSON V2, binary V2 and gRPC on one server."""
+    import numpy as np
+    from sklearn.linear_model import LinearRegression
+
+    import modelpack
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-tensors-"))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(TENSOR_ROWS, TENSOR_COLUMNS))
+    lr = LinearRegression().fit(x, x @ rng.normal(size=TENSOR_COLUMNS))
+    modelpack.save_model(lr, workdir / "modelpack-tensor", input_example=x[:2])
+    expected = lr.predict(x)
+    port, grpc_port = free_port(), free_port()
+    setup = Setup("modelpack serve --grpc-port", "tensor", "modelpack", 1,
+                  ["--name", "m", "--grpc-port", str(grpc_port), "--no-access-log"])  # fmt: skip
+    bodies = tensor_bodies(x)
+    labels = [*bodies, "gRPC"]
+    runs: dict[str, list[dict[str, float]]] = {label: [] for label in labels}
+    proc, _ = start(setup, workdir, port, workdir / "servers.log")
+    try:
+        check_tensor_answers(port, grpc_port, x, expected)
+        for r in range(args.rounds):
+            for label in labels[r % 3 :] + labels[: r % 3]:
+                if label == "gRPC":
+                    res = load_grpc(grpc_port, x, args)
+                else:
+                    res = load_rest(port, *bodies[label], args)
+                row = {"rps": res.rps, "p50": res.percentile(50) * 1e3,
+                       "p99": res.percentile(99) * 1e3, "errors": float(res.errors)}  # fmt: skip
+                runs[label].append(row)
+                print(f"round {r + 1}: {label}: {row['rps'] * TENSOR_ROWS:,.0f} rows/s, "
+                      f"p50 {row['p50']:.2f} ms", file=sys.stderr, flush=True)  # fmt: skip
+    finally:
+        stop(proc)
+        shutil.rmtree(workdir, ignore_errors=True)
+    med = {k: {m: statistics.median(r[m] for r in rs) for m in rs[0]} for k, rs in runs.items()}
+    base = med["JSON V2"]["rps"]
+    print(
+        f"\n{args.rounds} interleaved round(s) of {args.duration:g} s, {args.connections} "
+        f"requests in flight (Python asyncio clients), {TENSOR_ROWS:,} rows x "
+        f"{TENSOR_COLUMNS} float64 columns per request, 1 worker; medians. "
+        f"{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}.\n"
+    )
+    print("| protocol | req/s | rows/s | p50 ms | p99 ms | rows/s vs JSON V2 |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label in labels:
+        m = med[label]
+        errors = f" ({m['errors']:.0f} errors)" if m["errors"] else ""
+        print(f"| {label} | {m['rps']:,.1f}{errors} | {m['rps'] * TENSOR_ROWS:,.0f} | "
+              f"{m['p50']:.2f} | {m['p99']:.2f} | {m['rps'] / base:.1f}x |")  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps(runs, indent=1))
+    return 0
 
 
 if __name__ == "__main__":
