@@ -7,8 +7,11 @@ orjson, and map errors to a status and ``{"error": message, "kind": ...}`` the p
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from modelpack._store import FilterError, RegistryValueError, Store
@@ -21,7 +24,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-__all__ = ["api_routes", "json_response"]
+__all__ = ["api_routes", "in_store_thread", "json_response"]
 
 _log = logging.getLogger("modelpack.ui")
 #: the most bytes of JSON one write may send
@@ -56,11 +59,22 @@ def _error(e: BaseException) -> tuple[int, dict[str, Any]]:
     return 500, {"error": f"internal error ({type(e).__name__}); see the server log", "kind": "bug"}
 
 
-async def _call(function: Callable[..., Any], *args: Any) -> Response:
-    from starlette.concurrency import run_in_threadpool
+#: every store call runs on this one thread. Besides SQLite serializing writes anyway, a new
+#: thread opening its own connection has the store re-read the database file's header with a
+#: plain open()/close(), and closing any descriptor of that file drops the POSIX locks of all
+#: the process's SQLite connections: another process may then delete the WAL under us and
+#: later commits vanish. One thread means one connection, opened before any lock is held.
+_STORE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelpack-ui-store")
 
+
+async def in_store_thread(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_STORE_THREAD, partial(function, *args, **kwargs))
+
+
+async def _call(function: Callable[..., Any], *args: Any) -> Response:
     try:
-        body = await run_in_threadpool(function, *args)
+        body = await in_store_thread(function, *args)
     except Exception as e:  # every failure answers JSON the page can show
         status, error = _error(e)
         return json_response(status, error)
@@ -101,7 +115,7 @@ def _writer(
         except Exception as e:
             status, error = _error(e)
             return json_response(status, error)
-        return await _call(action, get_store(), body)
+        return await _call(lambda: action(get_store(), body))
 
     return endpoint
 
@@ -152,22 +166,21 @@ def _session_routes(access: Access) -> list[Any]:
 
 def _artifact_routes(get_store: GetStore) -> list[Any]:
     from starlette.background import BackgroundTask
-    from starlette.concurrency import run_in_threadpool
     from starlette.responses import FileResponse
     from starlette.routing import Route
 
     async def listing(request: Request) -> Response:
         run_id = request.path_params["run_id"]
         path = request.query_params.get("path") or None
-        return await _call(list_artifacts, get_store(), run_id, path)
+        return await _call(lambda: list_artifacts(get_store(), run_id, path))
 
     async def file(request: Request) -> Response:
         run_id = request.path_params["run_id"]
         path = request.query_params.get("path", "")
         preview = request.query_params.get("download") != "1"
         try:
-            found = await run_in_threadpool(
-                fetch_artifact, get_store(), run_id, path, preview=preview
+            found = await in_store_thread(
+                lambda: fetch_artifact(get_store(), run_id, path, preview=preview)
             )
         except Exception as e:
             status, error = _error(e)
@@ -206,7 +219,8 @@ def api_routes(get_store: GetStore, access: Access) -> list[Any]:
     ]
 
     async def run(request: Request) -> Response:
-        return await _call(_runs_api.run_detail, get_store(), request.path_params["run_id"])
+        run_id = request.path_params["run_id"]
+        return await _call(lambda: _runs_api.run_detail(get_store(), run_id))
 
     routes.append(Route("/ui/api/runs/{run_id}", run, methods=["GET"]))
     routes += _artifact_routes(get_store)

@@ -30,6 +30,8 @@ class Page(NamedTuple):
     name: str
     title: str
     charts: bool
+    #: page scripts loaded before the page's own one
+    helpers: tuple[str, ...] = ()
 
 
 PAGES = (
@@ -37,8 +39,8 @@ PAGES = (
     Page("/compare", "compare", "Compare runs", True),
     Page("/runs/{run_id}", "run", "Run", True),
     Page("/models", "models", "Registered models", False),
-    Page("/model", "model", "Registered model", False),
-    Page("/version", "version", "Model version", False),
+    Page("/model", "model", "Registered model", False, ("registry_actions",)),
+    Page("/version", "version", "Model version", False, ("registry_actions",)),
     Page("/diff", "diff", "Compare versions", False),
 )
 
@@ -56,6 +58,9 @@ def render(page: Page, root: str) -> str:
         if page.charts
         else ""
     )
+    for helper in page.helpers:
+        charts += f'\n<script src="{static}/{helper}.js" defer></script>'
+
     return _template().substitute(
         root=html.escape(root),
         page=page.name,

@@ -1,0 +1,31 @@
+/* Registered models: name, latest version, aliases, stages, description. */
+"use strict";
+(function () {
+  const { el, get, status, fmtTime, table } = MP;
+  const content = document.getElementById("content");
+  const filterInput = el("input", { type: "search", id: "model-filter", placeholder: "name LIKE 'taxi%'", "aria-describedby": "model-filter-error" });
+  const filterError = el("div", { id: "model-filter-error", className: "error" });
+  const box = el("div", { id: "models-table" });
+  content.append(el("form", { className: "toolbar", role: "search", onsubmit: (e) => { e.preventDefault(); load(); } },
+    el("label", { for: "model-filter" }, "Filter", filterInput), el("button", { type: "submit", text: "Apply" })), filterError, box);
+
+  function chips(mapping) {
+    return el("span", { className: "chips" }, Object.entries(mapping).map(([k, v]) => el("span", { text: k + " → v" + v })));
+  }
+
+  async function load() {
+    status("Loading…");
+    let data;
+    try { data = await get("/ui/api/models", { filter: filterInput.value.trim() }); filterError.textContent = ""; }
+    catch (e) { if (e.kind === "filter") { filterError.textContent = e.message; status(""); } else status(e.message, true); return; }
+    const rows = data.models.map((m) => el("tr", {},
+      el("td", {}, el("a", { href: MP.url("/model", { name: m.name }), text: m.name })),
+      el("td", { className: "num", text: m.latest_version ?? "" }), el("td", {}, chips(m.aliases)), el("td", {}, chips(m.stages)),
+      el("td", { text: m.description || "" }), el("td", { text: fmtTime(m.updated) })));
+    box.replaceChildren(rows.length ? table(["Model", "Latest", "Aliases", "Stages", "Description", "Updated"], rows, { id: "models", "aria-label": "Registered models" })
+      : el("p", { className: "muted", text: "No registered models." }));
+    status("");
+    document.body.dataset.ready = "1";
+  }
+  load();
+})();
