@@ -27,6 +27,7 @@ _COMMAND_MODULES = [
     "modelpack.cli._serve",
     "modelpack.cli._server",
     "modelpack.cli._store",
+    "modelpack.cli._ui",
 ]
 
 
