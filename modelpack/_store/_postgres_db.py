@@ -317,8 +317,13 @@ class PostgresDatabase:
 
 
 def _schema_version(raw: psycopg.Connection[Any]) -> int:
-    row = raw.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
-    if not row or not row[0]:
+    # pg_tables, not to_regclass: a scan of the catalog sees a table another process created
+    # while this one waited for the schema lock (a name lookup may answer from a stale cache)
+    row = raw.execute(
+        "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() "
+        "AND tablename = 'schema_version'"
+    ).fetchone()
+    if row is None:
         return 0
     found = raw.execute("SELECT MAX(version) FROM schema_version").fetchone()
     return int(found[0] or 0) if found else 0
