@@ -18,6 +18,7 @@ from modelpack._storage._cache import fetch_model, models_cache_dir
 from modelpack._storage._factory import (
     is_remote_scheme,
     register_backend,
+    resolve_location,
     scheme_of,
     storage_for,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "join",
     "models_cache_dir",
     "register_backend",
+    "resolve_location",
     "scheme_of",
     "storage_for",
 ]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import os
 from urllib.parse import urlparse
 
 from modelpack._storage._base import ArtifactStorage
 from modelpack._storage._fsspec import PACKAGES
 from modelpack.exceptions import StoreError
 
-__all__ = ["is_remote_scheme", "register_backend", "scheme_of", "storage_for"]
+__all__ = ["is_remote_scheme", "register_backend", "resolve_location", "scheme_of", "storage_for"]
 
 #: scheme -> "module:class"; "" is a plain local path. Schemes not listed go to fsspec.
 _BACKENDS: dict[str, str] = {
@@ -38,6 +39,22 @@ def scheme_of(uri: str) -> str:
     """The URI's scheme in lower case; ``""`` for a path (``C:\\...`` included)."""
     scheme = urlparse(uri).scheme.lower()
     return scheme if len(scheme) > 1 else ""
+
+
+def resolve_location(root: str | os.PathLike[str], location: str) -> str:
+    """Where a recorded ``location`` is: itself when it is a URI (``s3://...``,
+    ``mlflow-artifacts:/...``, ``file:///...``) or an absolute path; else under ``root``.
+
+    A store records model and artifact locations relative to its artifact root so it can
+    move as a whole, and records remote ones as they are; joining a URI onto a local folder
+    (``/store/artifacts/s3:/bucket/...``) would point nowhere.
+    """
+    if scheme_of(location) or os.path.isabs(location):
+        return location
+    base = os.fspath(root)
+    if scheme_of(base):
+        return f"{base.rstrip('/')}/{location.lstrip('/')}" if location else base
+    return os.path.join(base, location)
 
 
 def _fsspec_knows(scheme: str) -> bool:

@@ -116,3 +116,22 @@ def test_register_backend() -> None:
             register_backend("teamfs", "modelpack._storage._s3:S3Storage")
     finally:
         _factory._BACKENDS.pop("teamfs", None)
+
+
+@pytest.mark.parametrize(
+    "root,location,want",
+    [
+        pytest.param("/store/artifacts", "1/abc/artifacts/model", "/store/artifacts/1/abc/artifacts/model", id="relative"),
+        pytest.param("/store/artifacts", "/elsewhere/model", "/elsewhere/model", id="absolute"),
+        pytest.param("/store/artifacts", "s3://bucket/team/1/m", "s3://bucket/team/1/m", id="s3-kept"),
+        pytest.param("/store/artifacts", "mlflow-artifacts:/1/r/artifacts/m", "mlflow-artifacts:/1/r/artifacts/m", id="proxy-kept"),
+        pytest.param("s3://bucket/team", "1/r/artifacts/m", "s3://bucket/team/1/r/artifacts/m", id="under-s3-root"),
+        pytest.param("s3://bucket/team/", "", "s3://bucket/team/", id="the-root"),
+    ],
+)  # fmt: skip
+def test_resolve_location_never_joins_a_uri_onto_a_folder(
+    root: str, location: str, want: str
+) -> None:
+    from modelpack._storage import resolve_location
+
+    assert resolve_location(root, location) == want
