@@ -67,7 +67,9 @@ class PyFuncModel:
         self._dispatch = not any(p.name == PARAM for p in self._params)
         self._default_method: str | None = None
         # Set by `modelpack serve --predict-method` for its workers (and usable by any tool
-        # that loads models it does not call itself, as MODELPACK_ALLOW_PICKLE is).
+        # that loads models it does not call itself, as MODELPACK_ALLOW_PICKLE is). It holds
+        # for every model built in the process, including the one a save predicts the input
+        # example with, so it is meant for processes that only load and serve.
         if os.environ.get(PREDICT_METHOD_ENV):
             self.default_predict_method = os.environ[PREDICT_METHOD_ENV]
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from modelpack._predict_methods import PARAM, check_method
 from modelpack.batch._chunks import Chunk, Reader, to_frame
 from modelpack.batch._errors import BadRow, BadRowError, BatchError
 from modelpack.batch._io import arrow_types, format_for, open_reader
@@ -34,7 +35,14 @@ if TYPE_CHECKING:
     from modelpack._progress import Progress
     from modelpack.pyfunc import PyFuncModel
 
-__all__ = ["BatchOptions", "PredictSummary", "predict_file", "run", "score_frame"]
+__all__ = [
+    "BatchOptions",
+    "PredictSummary",
+    "method_params",
+    "predict_file",
+    "run",
+    "score_frame",
+]
 
 ON_ERROR = ("fail", "skip")
 # What a model raises for bad values in a row. OverflowError: an integer out of its type's
@@ -53,6 +61,8 @@ class BatchOptions:
     keep_columns: Sequence[str] = ()
     on_error: str = "fail"
     prediction_column: str = "prediction"
+    #: the model method to run (``predict_proba``, ...); None: the model's default
+    predict_method: str | None = None
 
 
 @dataclass
@@ -68,9 +78,17 @@ class PredictSummary:
     seconds: float = 0.0
 
 
-def score_frame(model: PyFuncModel, frame: Any) -> Any:
+def score_frame(model: PyFuncModel, frame: Any, params: dict[str, Any] | None = None) -> Any:
     """Predict one chunk; the single place batch scoring calls the model."""
-    return model.predict(frame)
+    return model.predict(frame, params)
+
+
+def method_params(model: PyFuncModel, method: str | None) -> dict[str, Any] | None:
+    """The params that ask for ``method``, checked against the model's methods up front."""
+    if method is None:
+        return None
+    check_method(method, model.predict_methods)
+    return {PARAM: method}
 
 
 @dataclass(frozen=True)
@@ -134,7 +152,12 @@ def _has_infinity(column: Any) -> bool:
 
 
 def _score(
-    model: PyFuncModel, table: pa.Table, rows: np.ndarray, *, first_only: bool
+    model: PyFuncModel,
+    table: pa.Table,
+    rows: np.ndarray,
+    *,
+    first_only: bool,
+    params: dict[str, Any] | None = None,
 ) -> tuple[list[tuple[int, int, Any]], list[BadRow]]:
     """Predict ``table``, isolating rows that fail by halving; pieces come back in order."""
     pieces: list[tuple[int, int, Any]] = []
@@ -144,7 +167,7 @@ def _score(
         lo, hi = stack.pop()
         part = table.slice(lo, hi - lo)
         try:
-            pieces.append((lo, hi, score_frame(model, to_frame(part))))
+            pieces.append((lo, hi, score_frame(model, to_frame(part), params)))
         except _DATA_ERRORS as e:
             if hi - lo == 1:
                 bad.append(BadRow(int(rows[lo]), _describe(e, part)))
@@ -189,6 +212,7 @@ class _Run:
     summary: PredictSummary
     on_bad_row: Callable[[BadRow], None] | None
     plan: _Plan | None = None
+    params: dict[str, Any] | None = None
 
     def chunk(self, chunk: Chunk, sink: TableSink) -> None:
         table = chunk.table
@@ -200,7 +224,13 @@ class _Run:
         pieces: list[tuple[int, int, Any]] = []
         bad: list[BadRow] = []
         if table.num_rows:
-            pieces, bad = _score(self.model, table.select(present), chunk.rows, first_only=fail)
+            pieces, bad = _score(
+                self.model,
+                table.select(present),
+                chunk.rows,
+                first_only=fail,
+                params=self.params,
+            )
         bad = sorted([*chunk.bad, *bad], key=lambda b: b.row)
         if bad and fail:
             raise BadRowError(bad[0])
@@ -241,9 +271,10 @@ def run(
         )
     if output != "-" and input != "-" and Path(output).resolve() == Path(input).resolve():
         raise BatchError(f"the output {output} is the input file; choose another output path")
+    params = method_params(model, options.predict_method)
     start = time.monotonic()
     summary = PredictSummary(output=output)
-    state = _Run(model, options, summary, on_bad_row)
+    state = _Run(model, options, summary, on_bad_row, params=params)
     reader = open_reader(
         input,
         in_fmt,
@@ -305,6 +336,7 @@ def predict_file(
     keep_columns: Sequence[str] = (),
     on_error: str = "fail",
     prediction_column: str = "prediction",
+    predict_method: str | None = None,
 ) -> PredictSummary:
     """Score a CSV, Parquet or JSON Lines file with a model, streaming it in chunks.
 
@@ -330,6 +362,10 @@ def predict_file(
     prediction_column
         Name of the prediction column (multi-output models get ``NAME_0``, ``NAME_1``, ... or
         ``NAME_<key>`` for named outputs).
+    predict_method
+        The model method to run: ``"predict_proba"``, ``"predict_log_proba"``,
+        ``"decision_function"`` or ``"predict"`` (one of ``PyFuncModel.predict_methods``);
+        default: the model's own. Probabilities come out as ``NAME_<class>`` columns.
 
     Returns
     -------
@@ -349,5 +385,6 @@ def predict_file(
         keep_columns=tuple(keep_columns),
         on_error=on_error,
         prediction_column=prediction_column,
+        predict_method=predict_method,
     )
     return run(model, os.fspath(input), output=os.fspath(output), options=options)

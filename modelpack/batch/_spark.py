@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelpack._predict_methods import METHODS, PARAM, check_method
 from modelpack._signature import is_dataframe
 from modelpack.batch._errors import BatchError
 from modelpack.batch._predict import score_frame
-from modelpack.batch._results import as_array
+from modelpack.batch._results import as_array, prediction_columns
 from modelpack.exceptions import SchemaError
 
 if TYPE_CHECKING:
@@ -52,8 +53,21 @@ _BY_CLASS = {cls: dtype for cls, dtype in _SCALARS.values()}
 
 
 def _result_type(result_type: Any) -> tuple[Any, str, bool]:
-    """The Spark type, the numpy dtype of its values, and whether it is an array."""
+    """The Spark type, the numpy dtype of its values, and whether it is an array.
+
+    A struct type has the dtype ``"struct"``: one field per output column (see ``_to_frame``).
+    """
     from pyspark.sql import types as T
+
+    if isinstance(result_type, T.StructType):
+        for field in result_type.fields:
+            if type(field.dataType).__name__ not in _BY_CLASS:
+                raise BatchError(
+                    f"unsupported type {field.dataType} for field {field.name!r} of the "
+                    "struct result_type; fields are double, float, long, integer, boolean or "
+                    "string"
+                )
+        return result_type, "struct", False
 
     if isinstance(result_type, str):
         text = result_type.strip().lower()
@@ -138,6 +152,45 @@ def _frame(columns: tuple[Any, ...], names: list[str] | None) -> Any:
     )
 
 
+def _to_frame(pred: Any, nrows: int, struct: Any) -> Any:
+    """The output columns as the struct's fields, matched by name (a class label, a column of
+    a DataFrame output) or, for an unlabelled 2-D output, by position."""
+    import pandas as pd
+
+    names = [field.name for field in struct.fields]
+    columns = prediction_columns(pred, nrows, name="")
+    if len(columns) == 1 and len(names) > 1:
+        raise BatchError(
+            f"the model returns one value per row, but the struct result_type has "
+            f"{len(names)} fields; use a scalar result_type"
+        )
+    found = {key[1:]: value for key, value in columns.items()}  # "_<label>" -> "<label>"
+    if not all(name in found for name in names):
+        found = dict(zip(names, columns.values())) if len(columns) == len(names) else {}
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise BatchError(
+            f"the struct result_type has field(s) {', '.join(map(repr, missing))} the model's "
+            f"output does not; it gives {', '.join(k[1:] or repr('') for k in columns)}"
+        )
+    return pd.DataFrame(
+        {
+            field.name: _cast(found[field.name], _BY_CLASS[type(field.dataType).__name__])
+            for field in struct.fields
+        }
+    )
+
+
+def _cast(values: Any, dtype: str) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    arr = np.asarray(values)
+    if dtype == "str":
+        return pd.Series([None if v is None else str(v) for v in arr], dtype=object)
+    return pd.Series(arr.astype(dtype))
+
+
 def _to_series(pred: Any, nrows: int, dtype: str, is_array: bool) -> Any:
     import numpy as np
     import pandas as pd
@@ -167,13 +220,18 @@ class _Config:
     dtype: str
     is_array: bool
     allow_pickle: bool | None
+    params: dict[str, Any] | None = None
+    #: the struct result type, when the UDF returns one
+    struct: Any = None
 
 
 def _score_batch(config: _Config, columns: tuple[Any, ...]) -> Any:
     """Score one Arrow batch on an executor; runs in this module so the model cache is shared."""
     model = _load(config.name, config.allow_pickle)
     frame = _frame(columns, config.names)
-    pred = score_frame(model, frame)
+    pred = score_frame(model, frame, config.params)
+    if config.struct is not None:
+        return _to_frame(pred, len(frame), config.struct)
     return _to_series(pred, len(frame), config.dtype, config.is_array)
 
 
@@ -192,6 +250,7 @@ def spark_udf(
     *,
     result_type: Any = "double",
     allow_pickle: bool | None = None,
+    predict_method: str | None = None,
 ) -> Any:
     """A pandas UDF that scores Spark DataFrame columns with a modelpack model.
 
@@ -205,9 +264,15 @@ def spark_udf(
     result_type
         ``"double"`` (default), ``"float"``, ``"long"``, ``"integer"``, ``"boolean"``,
         ``"string"``, ``"array<TYPE>"`` of those, or the matching ``pyspark.sql.types``
-        instance. Array types take every output of a multi-output model.
+        instance. Array types take every output of a multi-output model. A
+        ``pyspark.sql.types.StructType`` returns one field per output column, matched by name
+        (a class label of ``predict_proba``, a column of a DataFrame output), else by position.
     allow_pickle
         Passed to the loader on each executor (default: ``MODELPACK_ALLOW_PICKLE``).
+    predict_method
+        The model method to run: ``"predict_proba"``, ``"predict_log_proba"``,
+        ``"decision_function"`` or ``"predict"``; default: the model's own. A method the model
+        lacks fails on the executor with a SchemaError naming those it has.
 
     Returns
     -------
@@ -231,5 +296,7 @@ def spark_udf(
     _ship(spark.sparkContext, model_dir, name)
     inputs = Signature.from_dict(manifest.signature).inputs if manifest.signature else None
     names = inputs.names if inputs is not None and inputs.has_names else None
-    config = _Config(name, names, dtype, is_array, allow_pickle)
+    params = None if predict_method is None else {PARAM: check_method(predict_method, METHODS)}
+    struct = spark_type if dtype == "struct" else None
+    config = _Config(name, names, dtype, is_array, allow_pickle, params, struct)
     return pandas_udf(_make_udf_function(config), returnType=spark_type)

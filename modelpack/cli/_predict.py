@@ -60,6 +60,13 @@ def register(subparsers: Any) -> None:
         help="name of the prediction column (default: prediction)",
     )
     p.add_argument(
+        "--predict-method",
+        choices=("predict", "predict_proba", "predict_log_proba", "decision_function"),
+        default=None,
+        help="the model method to run (default: the model's own); probabilities come out "
+        "as one column per class, PREDICTION_COLUMN_<class>",
+    )
+    p.add_argument(
         "--no-progress",
         action="store_true",
         help="no progress line (it is only shown when stderr is a terminal)",
@@ -106,6 +113,7 @@ def _predict(args: argparse.Namespace) -> int:
         keep_columns=tuple(keep),
         on_error=args.on_error,
         prediction_column=args.prediction_column,
+        predict_method=args.predict_method,
     )
     progress = None
     if not args.no_progress and sys.stderr.isatty():
