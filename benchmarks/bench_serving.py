@@ -27,6 +27,8 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench_serving.py              # 3 rounds of 10 s each: ~15 minutes
     .venv/bin/python benchmarks/bench_serving.py --quick      # 1 round of 3 s
     .venv/bin/python benchmarks/bench_serving.py --json /tmp/serving.json
+    .venv/bin/python benchmarks/bench_serving.py --tensors    # JSON V2 vs binary V2 vs gRPC,
+                                                              # 1,000 rows x 30 columns
     .venv/bin/python benchmarks/bench_serving.py --many-models   # 20 models in one server
     .venv/bin/python benchmarks/bench_serving.py --alias-move    # an alias moved under wrk load
 """
