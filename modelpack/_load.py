@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelpack._anchor import Anchor, check_anchor, run_anchor, version_anchor
 from modelpack._env import REQUIREMENTS_FILE, check_environment
 from modelpack._integrity import Problem, check_references, find_problems, verify
 from modelpack._manifest import (
@@ -21,13 +21,19 @@ from modelpack._manifest import (
 from modelpack._preprocess import load_preprocessor, pickle_files
 from modelpack._pyfunc_model import PyFuncModel
 from modelpack._serialize import pickle_allowed
-from modelpack._uri import ModelURI, model_version_for, parse_uri, resolve_in_store, resolve_uri
+from modelpack._uri import (
+    ModelURI,
+    model_version_for,
+    parse_uri,
+    resolve_in_store,
+    resolve_run,
+    resolve_uri,
+)
 
 if TYPE_CHECKING:
     from modelpack._signing import KeySource
 from modelpack.exceptions import (
     FlavorNotFoundError,
-    IntegrityError,
     ManifestError,
     UnsafeModelError,
 )
@@ -99,33 +105,23 @@ def _refs(model_dir: Path, manifest: Manifest) -> list[str]:
     return refs
 
 
-def _resolve_anchored(
-    uri: str | os.PathLike[str],
-) -> tuple[Path, tuple[str, str, int] | None]:
-    """The model directory, and for ``models:/`` the MLmodel digest recorded at registration
-    with the version it belongs to (None when nothing was recorded)."""
+def _resolve_anchored(uri: str | os.PathLike[str]) -> tuple[Path, Anchor | None]:
+    """The model directory, and for ``models:/`` and ``runs:/`` the MLmodel digest the store
+    recorded when the model was registered or logged (None when nothing was recorded)."""
     parsed = parse_uri(uri)
-    if parsed.kind != "models":
+    if parsed.kind not in ("models", "runs"):
         return resolve_uri(uri), None
     from modelpack._store import get_store
 
     store = get_store()
+    if parsed.kind == "runs":
+        model_dir, run = resolve_run(store, parsed)
+        assert parsed.path is not None
+        return model_dir, run_anchor(run, parsed.path)
     version = model_version_for(store, parsed)
     # resolve exactly that version, even if an alias or stage moves meanwhile
     pinned = ModelURI(parsed.raw, "models", name=version.name, version=version.version)
-    model_dir = resolve_in_store(store, pinned)
-    digest = store.get_manifest_digest(version.name, version.version)
-    return model_dir, None if digest is None else (digest, version.name, version.version)
-
-
-def _check_anchor(data: bytes, expected: str, name: str, version: int) -> None:
-    if hashlib.sha256(data).hexdigest() != expected:
-        raise IntegrityError(
-            f"version {version} of registered model {name!r}: its MLmodel differs from the one "
-            "recorded when it was registered, so its files were replaced in the artifact store "
-            "afterwards; nothing was loaded. Restore the files or register the model again.",
-            path=MLMODEL_FILE,
-        )
+    return resolve_in_store(store, pinned), version_anchor(store, version)
 
 
 def open_model(
@@ -140,7 +136,7 @@ def open_model(
     model_dir, anchor = _resolve_anchored(uri)
     data = read_manifest_bytes(model_dir)
     if anchor is not None:
-        _check_anchor(data, *anchor)
+        check_anchor(data, anchor)
     if require_signature is not None:
         from modelpack._signing import verify_signature
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelpack._safe_copy import copy_model_tree
-from modelpack._uri import model_version_for, parse_uri, resolve_in_store, resolve_uri
+from modelpack._uri import ModelURI, model_version_for, parse_uri, resolve_run, resolve_uri
 from modelpack.exceptions import ModelNotFoundError
 
 if TYPE_CHECKING:
@@ -64,6 +64,20 @@ def manifest_digest_at(store: Store, location: str) -> str | None:
         return None
 
 
+def _logged_model(store: Store, parsed: ModelURI) -> Path:
+    """A run's logged model, checked against the digest recorded when it was logged: a model
+    swapped in the artifact store since is refused, never registered with a fresh anchor."""
+    from modelpack._anchor import check_anchor, run_anchor
+    from modelpack._manifest import read_manifest_bytes
+
+    path, run = resolve_run(store, parsed)
+    assert parsed.path is not None
+    anchor = run_anchor(run, parsed.path)
+    if anchor is not None and (path / "MLmodel").is_file():
+        check_anchor(read_manifest_bytes(path), anchor)
+    return path
+
+
 def storage_of(store: Store, model_uri: str, runs: Store | None = None) -> tuple[str, str | None]:
     """Where the version will load from (relative to the artifact root), and its run.
 
@@ -77,7 +91,7 @@ def storage_of(store: Store, model_uri: str, runs: Store | None = None) -> tuple
         existing = model_version_for(store, parsed)
         return store.storage_location(Path(existing.storage_location)), existing.run_id
     if parsed.kind == "runs":
-        path = resolve_in_store(runs or store, parsed)
+        path = _logged_model(runs or store, parsed)
     else:
         path = resolve_uri(parsed.raw)
     if not (path / "MLmodel").is_file():

@@ -639,6 +639,7 @@ def log_model_with(
 def _log_into(
     run: ActiveRun, model: Any, name: str, options: SaveOptions, registered: str | None
 ) -> ModelInfo:
+    from modelpack._anchor import logged_model_tags
     from modelpack._registry import check_model_name, register_in_store
     from modelpack._save import save
 
@@ -653,9 +654,11 @@ def _log_into(
         )
     info = save(model, target, replace(options, run_id=run.run_id, artifact_path=name))
     crash_point("log-model-before-commit")
+    anchor = logged_model_tags(name, target)  # read before a remote store's upload empties it
     store.record_logged_model(
         LoggedModel(run.run_id, name, info.model_uuid, tuple(sorted(info.flavors)), now_ms())
     )
+    store.log_batch(run.run_id, tags=anchor)  # runs:/ loads check MLmodel against it
     uri = f"runs:/{run.run_id}/{name}"
     version = None
     if registered is not None:

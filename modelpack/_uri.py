@@ -28,9 +28,16 @@ from modelpack._swap import recover
 from modelpack.exceptions import ModelNotFoundError
 
 if TYPE_CHECKING:
-    from modelpack._store import ModelVersion, Store
+    from modelpack._store import ModelVersion, Run, Store
 
-__all__ = ["ModelURI", "model_version_for", "parse_uri", "resolve_in_store", "resolve_uri"]
+__all__ = [
+    "ModelURI",
+    "model_version_for",
+    "parse_uri",
+    "resolve_in_store",
+    "resolve_run",
+    "resolve_uri",
+]
 
 
 @dataclass(frozen=True)
@@ -149,8 +156,7 @@ def resolve_uri(uri: str | os.PathLike[str]) -> Path:
 def resolve_in_store(store: Store, uri: ModelURI) -> Path:
     """The local model directory a parsed ``runs:/`` or ``models:/`` URI names in ``store``."""
     if uri.kind == "runs":
-        assert uri.run_id is not None and uri.path is not None
-        return _run_model_dir(store, uri.run_id, uri.path, raw=uri.raw)
+        return resolve_run(store, uri)[0]
     version = model_version_for(store, uri)
     if _is_remote(version.storage_location):
         return _fetch(version.storage_location)
@@ -176,8 +182,15 @@ def model_version_for(store: Store, uri: ModelURI) -> ModelVersion:
     return store.get_latest_version(uri.name)
 
 
-def _run_model_dir(store: Store, run_id: str, path: str, *, raw: str) -> Path:
-    run = store.get_run(run_id)
+def resolve_run(store: Store, uri: ModelURI) -> tuple[Path, Run]:
+    """The local model directory a parsed ``runs:/`` URI names, and the run (for its tags)."""
+    assert uri.run_id is not None and uri.path is not None
+    run = store.get_run(uri.run_id)
+    return _run_model_dir(run, uri.path, raw=uri.raw), run
+
+
+def _run_model_dir(run: Run, path: str, *, raw: str) -> Path:
+    run_id = run.info.run_id
     rel = PurePosixPath(path)
     if _is_remote(run.info.artifact_uri) and ".." not in rel.parts and not rel.is_absolute():
         return _fetch(f"{run.info.artifact_uri.rstrip('/')}/{rel.as_posix()}")
