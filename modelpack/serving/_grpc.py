@@ -53,6 +53,7 @@ _CONTENTS = {
     "BYTES": "bytes_contents",
 }
 _THREADS = 4
+_MAX_CALLS = 64
 
 
 def _messages() -> Any:
@@ -222,6 +223,9 @@ def start_server(
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", -1),
         ],
+        # calls beyond this many in progress or waiting are refused (RESOURCE_EXHAUSTED)
+        # rather than queued without bound, each holding a message of up to max_message_bytes
+        maximum_concurrent_rpcs=_MAX_CALLS,
     )
     grpc_predict_v2_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(servicer, server)
     try:

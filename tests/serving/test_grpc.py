@@ -226,3 +226,20 @@ def test_grpc_with_two_workers(tmp_path: Path, tensor_dir: Path, tensor_model: A
     finally:
         server.stop()
     assert "gRPC (Open Inference Protocol) listening" in server.log()
+
+
+def test_busy_grpc_port_stops_the_server(tmp_path: Path, tensor_dir: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = start_server(
+            tensor_dir, tmp_path / "busy.log", "--grpc-port", str(port), wait=False
+        )
+        try:
+            assert server.proc.wait(120) != 0
+        finally:
+            server.stop()
+    assert "--grpc-port" in server.log()
