@@ -476,3 +476,24 @@ def test_merge_and_split() -> None:
     assert split({"y": np.arange(3)}, [1, 2])[1]["y"].tolist() == [1, 2]  # type: ignore[index]
     assert split(np.float64(1.0), [1]) is None  # a scalar cannot be cut into rows
     assert split(np.arange(4), [1, 2]) is None  # nor an output of the wrong length
+
+
+def test_lookup_follows_the_model_table(app: Any, taxi_model: Any) -> None:
+    """The lookup other front ends (gRPC) use: the model served now under a name."""
+    from modelpack.exceptions import ModelNotFoundError
+
+    assert app.lookup("taxi") is taxi_model
+    assert app.lookup("taxi", None) is taxi_model
+    with pytest.raises(ModelNotFoundError, match="this server serves 'taxi'"):
+        app.lookup("other")
+    entry = app.table.entries["taxi"]
+    app.unload(entry)
+    try:
+        with pytest.raises(ModelNotFoundError, match="/v2/repository/models/taxi/load"):
+            app.lookup("taxi")
+        assert call_asgi(app, "POST", "/invocations/taxi", b"{}", headers=JSON).status == 404
+    finally:
+        from modelpack.serving._repository import Served
+
+        app.install(entry, Served(taxi_model, version=None, uri="", memory=None))
+    assert app.lookup("taxi") is taxi_model
