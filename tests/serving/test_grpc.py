@@ -68,10 +68,10 @@ def stub(tensor_server: Server) -> Iterator[Any]:
     channel.close()
 
 
-def _raw_request(x: np.ndarray, **kw: Any) -> Any:
+def _raw_request(x: np.ndarray, model_name: str = "m", **kw: Any) -> Any:
     tensor = pb.ModelInferRequest.InferInputTensor(name="x", datatype="FP64", shape=x.shape)
     return pb.ModelInferRequest(
-        model_name="m", inputs=[tensor], raw_input_contents=[x.astype("<f8").tobytes()], **kw
+        model_name=model_name, inputs=[tensor], raw_input_contents=[x.astype("<f8").tobytes()], **kw
     )
 
 
@@ -243,3 +243,51 @@ def test_busy_grpc_port_stops_the_server(tmp_path: Path, tensor_dir: Path) -> No
         finally:
             server.stop()
     assert "--grpc-port" in server.log()
+
+
+def test_servicer_in_process_with_string_outputs(tmp_path: Path) -> None:
+    """start_server takes any (name, version) -> model lookup; BYTES outputs come back typed
+    (bytes_contents) or raw (length-prefixed), as the request came."""
+    from sklearn.linear_model import LogisticRegression
+
+    import modelpack
+    from modelpack.serving._grpc import start_server
+
+    labels = np.where(X[:, 0] > 1.5, "long trip", "short")
+    clf = LogisticRegression().fit(X, labels)
+    modelpack.save_model(clf, tmp_path / "labels", input_example=X[:2])
+    model = modelpack.load_model(tmp_path / "labels")
+
+    def lookup(name: str, version: str | None) -> Any:
+        if name != "labels":
+            raise LookupError(f"no model {name!r}; this server serves 'labels'")
+        return model
+
+    server, port = start_server(lookup, "127.0.0.1:0")
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = pb_grpc.GRPCInferenceServiceStub(channel)
+            tensor = pb.ModelInferRequest.InferInputTensor(
+                name="x",
+                datatype="FP64",
+                shape=[5, 3],
+                contents=pb.InferTensorContents(fp64_contents=X[:5].ravel().tolist()),
+            )
+            typed = stub.ModelInfer(pb.ModelInferRequest(model_name="labels", inputs=[tensor]))
+            want = clf.predict(X[:5]).tolist()
+            assert typed.outputs[0].datatype == "BYTES"
+            assert [b.decode() for b in typed.outputs[0].contents.bytes_contents] == want
+            request = _raw_request(X[:5], model_name="labels")
+            raw = stub.ModelInfer(request).raw_output_contents[0]
+            got = []
+            while raw:
+                (size,) = struct.unpack_from("<I", raw)
+                got.append(raw[4 : 4 + size].decode())
+                raw = raw[4 + size :]
+            assert got == want
+            with pytest.raises(grpc.RpcError) as info:
+                stub.ModelInfer(_raw_request(X[:1], model_name="other"))
+            assert info.value.code() == grpc.StatusCode.NOT_FOUND
+            assert "serves 'labels'" in info.value.details()
+    finally:
+        server.stop(None)

@@ -364,3 +364,30 @@ def test_hostile_binary_body_on_the_real_server(taxi_v2_server: Server) -> None:
     finally:
         conn.close()
     assert taxi_v2_server.get("/v2/health/ready").status == 200
+
+
+def test_bytes_output_binary(tmp_path: Path) -> None:
+    """String predictions travel as BYTES: 4-byte little-endian length, then the bytes."""
+    from sklearn.linear_model import LogisticRegression
+
+    import modelpack
+
+    labels = np.where(X[:, 0] > 1.5, "long trip", "short")
+    clf = LogisticRegression().fit(X, labels)
+    modelpack.save_model(clf, tmp_path / "labels", input_example=X[:2])
+    app = create_app(tmp_path / "labels", name="labels", access_log=False)
+    meta = call_asgi(app, "GET", "/v2/models/labels").json()
+    assert meta["outputs"][0]["datatype"] == "BYTES"
+    doc = _one([4, 3], 96)
+    doc["parameters"] = {"binary_data_output": True}
+    resp = infer(app, "/v2/models/labels/infer", *binary_body(doc, X[:4].tobytes()))
+    assert resp.status == 200, resp.body
+    length = int(resp.headers["inference-header-content-length"])
+    (out,) = json.loads(resp.body[:length])["outputs"]
+    assert (out["name"], out["datatype"], out["shape"]) == ("output-0", "BYTES", [4])
+    raw, got = resp.body[length:], []
+    while raw:
+        (size,) = struct.unpack_from("<I", raw)
+        got.append(raw[4 : 4 + size].decode())
+        raw = raw[4 + size :]
+    assert got == clf.predict(X[:4]).tolist()
