@@ -4,6 +4,7 @@ request asks for (MLflow protocol ``params``, V2 ``parameters``) or the server's
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -205,3 +206,21 @@ def test_server_default_the_model_lacks_stops_the_server(iris: Any, tmp_path: Pa
         )
     finally:
         srv.stop()
+
+
+def test_the_batch_key_holds_the_method() -> None:
+    """Parsed requests that ask for different methods never share a batch key."""
+    from modelpack.serving._payload import parse_json
+
+    def key(params: dict[str, Any] | None) -> Any:
+        doc: dict[str, Any] = {"dataframe_records": [{"a": 1.0}]}
+        if params is not None:
+            doc["params"] = params
+        return parse_json(json.dumps(doc).encode(), None).key
+
+    proba, proba_again = (
+        key({"predict_method": "predict_proba"}),
+        key({"predict_method": "predict_proba"}),
+    )
+    assert proba == proba_again
+    assert len({proba, key({"predict_method": "decision_function"}), key(None)}) == 3
