@@ -183,7 +183,22 @@ def _flavor_conf(manifest: Manifest, name: str) -> dict[str, Any]:
     mlflow_fn = manifest.pyfunc_conf.get("predict_fn")
     if mlflow_fn and "predict_fn" not in conf:
         conf = {**conf, "predict_fn": mlflow_fn}
+    _check_method_name(conf.get("predict_fn"), name)
     return conf
+
+
+def _check_method_name(method: Any, flavor: str) -> None:
+    """``predict_fn`` names a public method of the model; anything else (a number, a dunder
+    such as ``__class__``) comes from a damaged or crafted manifest and is never looked up."""
+    if method is None or (
+        isinstance(method, str) and method.isidentifier() and not method.startswith("_")
+    ):
+        return
+    raise ManifestError(
+        f"MLmodel field 'flavors.{flavor}.predict_fn' must name a public method of the model "
+        f"such as 'predict' or 'predict_proba', got {method!r}; restore the MLmodel from the "
+        "model's source or save the model again"
+    )
 
 
 def _check_pickle(

@@ -178,6 +178,22 @@ class Signature:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Signature:
+        """MLflow's encoding back (each part a JSON string); a part of the wrong shape (a hand-
+        edited or damaged manifest) is a SchemaError naming it, never a KeyError or the like."""
+        try:
+            return cls._from_dict(data)
+        except SchemaError:
+            raise
+        except (AttributeError, KeyError, TypeError, ValueError) as e:
+            raise SchemaError(
+                f"the signature is not valid ({type(e).__name__}: {e}): 'inputs' and 'outputs' "
+                "must be JSON lists of column or tensor specs, 'params' a JSON list of "
+                "{name, type, default} objects; restore the MLmodel from the model's source or "
+                "save the model again"
+            ) from e
+
+    @classmethod
+    def _from_dict(cls, data: Mapping[str, Any]) -> Signature:
         params = None
         if data.get("params"):
             params = tuple(

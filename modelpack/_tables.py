@@ -268,6 +268,12 @@ def as_table(data: Any, names: Sequence[str] | None = None) -> Table:
                 raise SchemaError(f"columns have different lengths: {sorted(lengths)}")
             return Table(columns=cols, nrows=lengths.pop() if lengths else 0, from_python=True)
     if isinstance(data, (list, tuple)) and data and isinstance(data[0], Mapping):
+        bad = next((i for i, r in enumerate(data) if not isinstance(r, Mapping)), None)
+        if bad is not None:
+            raise SchemaError(
+                f"record {bad} is {type(data[bad]).__name__}, not a mapping of column names to "
+                "values; give every record as a dict"
+            )
         keys: dict[str, None] = dict.fromkeys(names or ())
         if names is None or any(len(r) != len(keys) or r.keys() - keys.keys() for r in data):
             for record in data:
@@ -277,7 +283,12 @@ def as_table(data: Any, names: Sequence[str] | None = None) -> Table:
             cols = {k: v for k, v in cols.items() if k not in names or any(k in r for r in data)}
         return Table(columns=cols, nrows=len(data), from_python=True)
     if isinstance(data, (list, tuple)):
-        data = np.asarray(data)
+        try:
+            data = np.asarray(data)
+        except ValueError as e:  # rows of different lengths
+            raise SchemaError(
+                f"the rows do not form a table ({e}); give every row the same number of values"
+            ) from e
     if isinstance(data, np.ndarray):
         if data.ndim == 1:
             data = data.reshape(1, -1) if names and len(names) == len(data) else data[:, None]
