@@ -101,7 +101,9 @@ class LocalStorage(ArtifactStorage):
         source = self._path(path)
         if not source.is_file():
             raise self._missing(path)
-        _replace(Path(local), lambda tmp: shutil.copyfile(source, tmp))
+        target = Path(local)
+        target.parent.mkdir(parents=True, exist_ok=True)  # as the other backends do
+        _replace(target, lambda tmp: shutil.copyfile(source, tmp))
 
     def list(self, prefix: str = "") -> list[FileInfo]:
         rel = clean_path(prefix)

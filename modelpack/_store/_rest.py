@@ -17,9 +17,8 @@ MLflow 2 clients recorded it, so MLflow's own client loads these versions too.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Mapping, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,7 +27,6 @@ from modelpack._storage import _factory as _storage_factory
 from modelpack._store._base import Store
 from modelpack._store._entities import (
     Experiment,
-    FileInfo,
     LoggedModel,
     Metric,
     ModelVersion,
@@ -52,6 +50,7 @@ from modelpack._store._rest_convert import (
     tag_list,
 )
 from modelpack._store._rest_http import HttpClient, RestValueError
+from modelpack._store._storage_artifacts import StorageArtifacts
 from modelpack.exceptions import ModelExistsError, ModelNotFoundError, StoreError
 
 __all__ = ["RestStore"]
@@ -69,7 +68,7 @@ def _view(view_type: int) -> str:
     return ViewType(view_type).name
 
 
-class RestStore(Store):
+class RestStore(StorageArtifacts, Store):
     """Runs, registry and artifacts on a tracking server speaking MLflow's REST API."""
 
     def __init__(self, uri: str) -> None:
@@ -283,58 +282,16 @@ class RestStore(Store):
         uri = self._artifact_uris.get(run_id)
         return uri if uri is not None else self.get_run(run_id).info.artifact_uri
 
-    def artifacts(self, run_id: str) -> ArtifactStorage:
+    def run_storage(self, run_id: str) -> ArtifactStorage:
         """The storage holding the run's artifacts (the proxy, or the storage it names)."""
         uri = self._artifact_uri(run_id)
         if uri.startswith(f"{SCHEME}:"):
             return ProxyStorage(uri, client=self.http if not urlsplit(uri).netloc else None)
         return storage_for(uri)
 
-    def log_artifact(self, run_id: str, local_path: Path, artifact_path: str | None) -> None:
-        dest = _join(_artifact_path(artifact_path), Path(local_path).name)
-        self.artifacts(run_id).put_file(local_path, dest)
-
-    def log_artifacts(self, run_id: str, local_dir: Path, artifact_path: str | None) -> None:
-        self.artifacts(run_id).put_dir(local_dir, _artifact_path(artifact_path))
-
-    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
-        infos = self.artifacts(run_id).list(_artifact_path(path))
-        return [FileInfo(i.path, i.is_dir, i.file_size) for i in infos]
-
-    def download_artifacts(self, run_id: str, path: str, dst_path: Path) -> Path:
-        rel = _artifact_path(path)
-        storage = self.artifacts(run_id)
-        dst = Path(dst_path)
-        if rel and not storage.list(rel):
-            target = dst / PurePosixPath(rel).name
-            storage.get_file(rel, target)  # a file (or ModelNotFoundError)
-            return target
-        target = dst / PurePosixPath(rel).name if rel else dst
-        try:
-            return storage.get_dir(rel, target)
-        except ModelNotFoundError:
-            target.mkdir(parents=True, exist_ok=True)  # an empty run
-            return target
-
-    def run_artifact_dir(self, run_id: str) -> Path:
-        """A local staging folder: ``log_model`` saves here, and the upload empties it."""
-        folder = self.artifact_root / run_id
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
-
     # ------------------------------------------------------------------ logged models
     def record_logged_model(self, model: LoggedModel) -> None:
-        staged = self.run_artifact_dir(model.run_id).joinpath(*model.artifact_path.split("/"))
-        try:
-            storage = self.artifacts(model.run_id)
-            if storage.exists(_join(model.artifact_path, "MLmodel")):
-                raise ModelExistsError(
-                    f"run {model.run_id} already has a model named {model.artifact_path!r}; "
-                    "log this one under another name, or in a new run"
-                )
-            storage.put_dir(staged, model.artifact_path)
-        finally:
-            shutil.rmtree(staged, ignore_errors=True)
+        self.publish_model(model)
         self._add_history(model)
 
     def _add_history(self, model: LoggedModel) -> None:
@@ -574,13 +531,3 @@ def _number(value: float) -> float | str:
 
 def _quote(text: str) -> str:
     return text.replace("'", "\\'")
-
-
-def _artifact_path(path: str | None) -> str:
-    from modelpack._storage._base import clean_path
-
-    return clean_path(path)
-
-
-def _join(*parts: str) -> str:
-    return "/".join(p.strip("/") for p in parts if p and p.strip("/"))

@@ -268,7 +268,9 @@ class _RemoteStore:
         from types import SimpleNamespace
 
         return SimpleNamespace(
-            info=SimpleNamespace(artifact_uri=self.artifact_root), logged_models=["model"]
+            info=SimpleNamespace(run_id=run_id, artifact_uri=self.artifact_root),
+            data=SimpleNamespace(tags={}),
+            logged_models=["model"],
         )
 
 
