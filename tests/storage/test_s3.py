@@ -200,3 +200,22 @@ def test_upload_killed_half_way_leaves_no_model(
     with pytest.raises(ModelNotFoundError, match="no model"):
         modelpack.load_model(f"s3://{bucket}/run/model")
     assert not cache.exists() or not any(cache.iterdir())
+
+
+@pytest.mark.parametrize("fault", ["missing-bucket", "unreachable"])
+def test_registering_from_s3_that_fails_registers_nothing(
+    fault: str, bucket: str, monkeypatch: pytest.MonkeyPatch, s3_env: Any
+) -> None:
+    import modelpack
+
+    if fault == "unreachable":
+        endpoint = f"http://127.0.0.1:{free_port()}"
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+        where = bucket
+    else:
+        endpoint, where = s3_env.endpoint_url, "no-such-bucket-here"
+    with pytest.raises(StoreError) as e:
+        modelpack.register_model(f"s3://{where}/models/m", "from-s3")
+    _assert_names_bucket_and_endpoint(e.value, where, endpoint)
+    with pytest.raises(ModelNotFoundError):
+        modelpack.get_registered_model("from-s3")
