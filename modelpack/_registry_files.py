@@ -48,8 +48,7 @@ def manifest_digest_at(store: Store, location: str) -> str | None:
     """sha256 hex of the MLmodel a version stored at ``location`` loads, the registry's anchor
     against a directory swapped later; None for remote storage (it is fetched and verified
     into the download cache on load) or when it cannot be read."""
-    import hashlib
-
+    from modelpack._anchor import manifest_sha256
     from modelpack._manifest import read_manifest_bytes
     from modelpack.exceptions import ManifestError
 
@@ -59,7 +58,7 @@ def manifest_digest_at(store: Store, location: str) -> str | None:
     if not path.is_absolute():
         path = store.artifact_root / path
     try:
-        return hashlib.sha256(read_manifest_bytes(path)).hexdigest()
+        return manifest_sha256(read_manifest_bytes(path))
     except ManifestError:
         return None
 
