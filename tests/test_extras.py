@@ -27,6 +27,7 @@ PACKAGE = ROOT / "modelpack"
 #: out of a folder listed for another)
 AREAS: dict[str, list[str]] = {
     "serve": ["serving"],
+    "grpc": ["serving/_grpc.py", "serving/proto"],
     "server": ["server"],
     "batch": ["batch"],
     "spark": ["batch/_spark.py"],
@@ -42,6 +43,8 @@ DISTRIBUTIONS: dict[str, set[str]] = {
     "yaml": {"pyyaml"},
     "conda_pack": {"conda-pack"},
     "xgboost": {"xgboost", "xgboost-cpu"},
+    "grpc": {"grpcio"},
+    "google": {"protobuf"},
 }
 
 #: what an extra installs for code outside its area: the core turns input into a DataFrame for
@@ -123,7 +126,9 @@ def _files(extra: str) -> list[Path]:
     for rel in AREAS[extra]:
         path = PACKAGE / rel
         files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
-        out += [f for f in files if f not in claimed]
+        # a file or folder inside this one that another extra lists is that extra's
+        inner = {c for c in claimed if path in c.parents}
+        out += [f for f in files if not ({f, *f.parents} & inner)]
     assert out, f"no files for the {extra} extra under {AREAS[extra]}"
     return out
 
