@@ -1,4 +1,4 @@
-"""The team store on PostgreSQL: the SQL store's logic over psycopg, artifacts in a folder.
+"""The team store on PostgreSQL: the SQL store's logic over psycopg; artifacts in a folder or S3.
 
 Store URIs::
 
@@ -11,11 +11,12 @@ Query parameters other than ``artifact_root`` go to libpq as they are (``sslmode
 or ``~/.pgpass``, as for any libpq client. The database must exist and be owned by the user
 (an empty one gets the schema on first use).
 
-Artifacts live under the artifact root, a folder every client of the store can reach (a
-shared mount, or the team server's disk behind ``modelpack server``). It is, in order: the
-URI's ``artifact_root`` parameter, ``MODELPACK_ARTIFACT_ROOT``, the root recorded in the
-database when the store was first opened, else ``./modelpack-artifacts`` (made absolute). The
-first open records its root, so later clients that give none agree with it.
+Artifacts live under the artifact root: a folder every client of the store can reach (a
+shared mount), or object storage (``s3://bucket/prefix``, through ``modelpack._storage``; see
+``_remote_artifacts``). It is, in order: the URI's ``artifact_root`` parameter,
+``MODELPACK_ARTIFACT_ROOT``, the root recorded in the database when the store was first
+opened, else ``./modelpack-artifacts`` (made absolute). The first open records its root, so
+later clients that give none agree with it.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from modelpack._store._base import Store
 from modelpack._store._postgres_db import PostgresDatabase
+from modelpack._store._remote_artifacts import RemoteArtifacts
 from modelpack._store._sql_runs import SqlRuns
 from modelpack._store._sql_versions import SqlVersions
 from modelpack.exceptions import StoreError
 
-__all__ = ["ARTIFACT_ROOT_ENV", "PostgresStore", "parse_postgres_uri"]
+__all__ = ["ARTIFACT_ROOT_ENV", "PostgresStore", "RemotePostgresStore", "parse_postgres_uri"]
 
 ARTIFACT_ROOT_ENV = "MODELPACK_ARTIFACT_ROOT"
 DEFAULT_ARTIFACT_DIR = "modelpack-artifacts"
@@ -82,28 +84,36 @@ def _masked(uri: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{name}:***@{host}"))
 
 
-def _local_root(text: str) -> Path:
-    """An artifact root as a local folder (``file://`` URIs and paths)."""
+def _root_text(text: str) -> str:
+    """An artifact root as recorded: a remote URI as it is, a local one as an absolute path."""
+    from modelpack._storage import is_remote_scheme, scheme_of
+
     parsed = urlsplit(text)
-    if parsed.scheme == "file":
+    scheme = scheme_of(text)
+    if scheme == "file":
         text = unquote(parsed.path)
-    elif len(parsed.scheme) > 1:
+    elif is_remote_scheme(scheme):
+        return text.rstrip("/")
+    elif scheme:
         raise StoreError(
-            f"artifact root {text!r}: a PostgreSQL store keeps artifacts in a folder every "
-            "client can reach (a shared mount, or the server's disk behind `modelpack server "
-            "--artifacts-destination s3://...`); give a local path or file:// URI"
+            f"artifact root {text!r}: give a folder every client can reach (a path or "
+            "file:// URI), or object storage (s3://bucket/prefix, gs://, abfs://)"
         )
-    return Path(text).expanduser().absolute()
+    return str(Path(text).expanduser().absolute())
+
+
+def _is_remote(root: str) -> bool:
+    return "://" in root
 
 
 class PostgresStore(SqlRuns, SqlVersions, Store):
     """Runs and registry in a PostgreSQL database; artifacts in a folder (see module doc)."""
 
-    def __init__(self, location: PostgresLocation) -> None:
+    def __init__(self, location: PostgresLocation, db: PostgresDatabase, root: str) -> None:
         self.uri = location.uri
         self.location = location
-        self.db = PostgresDatabase(location.conninfo, label=location.label)
-        self.artifact_root = self._artifact_root(location.artifact_root)
+        self.db = db
+        self.artifact_root = Path(root)
 
     @classmethod
     def identify(cls, uri: str) -> tuple[str, str | None]:
@@ -112,7 +122,13 @@ class PostgresStore(SqlRuns, SqlVersions, Store):
 
     @classmethod
     def open(cls, uri: str) -> PostgresStore:
-        return cls(parse_postgres_uri(uri))
+        """The store; with a remote artifact root, the kind that keeps artifacts there."""
+        location = parse_postgres_uri(uri)
+        db = PostgresDatabase(location.conninfo, label=location.label)
+        root = _artifact_root(db, location.artifact_root)
+        if _is_remote(root):
+            return RemotePostgresStore(location, db, root)
+        return cls(location, db, root)
 
     @classmethod
     def upgrade(cls, uri: str) -> tuple[int, int]:
@@ -120,28 +136,41 @@ class PostgresStore(SqlRuns, SqlVersions, Store):
         location = parse_postgres_uri(uri)
         return PostgresDatabase(location.conninfo, label=location.label).upgrade()
 
-    def _artifact_root(self, given: str | None) -> Path:
-        with self.db.read() as conn:
-            row = conn.execute(
-                "SELECT value FROM store_meta WHERE key = 'artifact_root'"
-            ).fetchone()
-        if given is not None:
-            root = _local_root(given)
-        elif row is not None:
-            root = _local_root(row[0])
-        else:
-            root = Path(DEFAULT_ARTIFACT_DIR).absolute()
-        if row is None:
-            with self.db.write() as conn:
-                conn.execute(
-                    "INSERT INTO store_meta (key, value) VALUES ('artifact_root', ?) "
-                    "ON CONFLICT (key) DO NOTHING",
-                    (str(root),),
-                )
-        return root
-
     def close(self) -> None:
         self.db.close()
 
     def __repr__(self) -> str:
-        return f"<PostgresStore {self.location.label} artifacts={self.artifact_root}>"
+        return f"<{type(self).__name__} {self.location.label} artifacts={self.location_uri('')}>"
+
+
+class RemotePostgresStore(RemoteArtifacts, PostgresStore):
+    """A PostgreSQL store whose artifacts are in object storage (``_remote_artifacts``)."""
+
+    def __init__(self, location: PostgresLocation, db: PostgresDatabase, root: str) -> None:
+        import hashlib
+
+        from modelpack._storage import models_cache_dir
+
+        key = hashlib.sha256(f"{location.conninfo} {root}".encode()).hexdigest()[:16]
+        super().__init__(location, db, str(models_cache_dir().parent / "pg-staging" / key))
+        self.artifact_base = root
+
+
+def _artifact_root(db: PostgresDatabase, given: str | None) -> str:
+    """The store's artifact root (see the module doc); the first open records it."""
+    with db.read() as conn:
+        row = conn.execute("SELECT value FROM store_meta WHERE key = 'artifact_root'").fetchone()
+    if given is not None:
+        root = _root_text(given)
+    elif row is not None:
+        root = _root_text(row[0])
+    else:
+        root = str(Path(DEFAULT_ARTIFACT_DIR).absolute())
+    if row is None:
+        with db.write() as conn:
+            conn.execute(
+                "INSERT INTO store_meta (key, value) VALUES ('artifact_root', ?) "
+                "ON CONFLICT (key) DO NOTHING",
+                (root,),
+            )
+    return root

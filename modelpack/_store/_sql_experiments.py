@@ -76,6 +76,11 @@ def experiment_int(experiment_id: object) -> int:
 class SqlExperiments(RunStore):
     db: SqlDatabase
 
+    def location_uri(self, location: str) -> str:
+        """Where a recorded artifact location is: under the artifact root unless absolute
+        (a store whose root is remote answers a URI)."""
+        return str(self.artifact_root / location)
+
     def _experiments(self, conn: Connection, rows: list[Sequence[Any]]) -> list[Experiment]:
         """Experiment rows with their tags (one query for all of them)."""
         tags: dict[int, dict[str, str]] = {row[0]: {} for row in rows}
@@ -91,7 +96,7 @@ class SqlExperiments(RunStore):
             Experiment(
                 experiment_id=str(row[0]),
                 name=row[1],
-                artifact_location=str(self.artifact_root / row[2]),
+                artifact_location=self.location_uri(row[2]),
                 lifecycle_stage=row[3],
                 tags=tags[row[0]],
                 creation_time=row[4],

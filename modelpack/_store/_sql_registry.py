@@ -35,6 +35,11 @@ class SqlRegistry(RegistryStore):
     artifact_root: Path
 
     # ------------------------------------------------------------------ rows -> entities
+    def location_uri(self, location: str) -> str:
+        """Where a recorded location is (as ``SqlExperiments.location_uri``: the registry half
+        of a store may be used on its own)."""
+        return str(self.artifact_root / location)
+
     def _versions(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> list[ModelVersion]:
         """Versions with their tags and aliases (read per model, or for the one version)."""
         tags: dict[tuple[str, int], dict[str, str]] = {}
@@ -64,7 +69,7 @@ class SqlRegistry(RegistryStore):
                 description=row[5],
                 source=row[6],
                 run_id=row[7],
-                storage_location=str(self.artifact_root / row[8]),
+                storage_location=self.location_uri(row[8]),
                 status=row[9],
                 run_link=row[10],
                 tags=tags.get((row[0], row[1]), {}),

@@ -165,7 +165,7 @@ class SqlRuns(SqlExperiments, LocalArtifacts):
                 chunk,
             ):
                 models[run_id].append(path)
-        root = str(self.artifact_root)  # os.path.join: pathlib costs 20 us a run here
+        root = self.location_uri("")  # then os.path.join: pathlib costs 20 us a run here
         return [
             Run(
                 info=RunInfo(

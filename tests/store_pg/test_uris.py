@@ -41,8 +41,8 @@ def test_the_artifact_root_is_recorded_by_the_first_open(
     assert get_store(pg_url).artifact_root == tmp_path / "from-env"
     close_stores()
     assert get_store(f"{pg_url}?artifact_root={tmp_path / 'q'}").artifact_root == tmp_path / "q"
-    with pytest.raises(StoreError, match="give a local path"):
-        get_store(f"{pg_url}?artifact_root=gs://bucket/x")
+    with pytest.raises(StoreError, match="give a folder every client can reach"):
+        get_store(f"{pg_url}?artifact_root=nosuchscheme://bucket/x")
 
 
 def test_the_password_never_shows(postgres: Any, tmp_path: Path) -> None:

@@ -1,0 +1,135 @@
+"""Artifacts of a SQL store whose artifact root is remote (``s3://bucket/prefix``, or another
+scheme ``modelpack._storage`` serves), for the PostgreSQL store.
+
+The database records locations relative to the root, as for a local root; they resolve to
+URIs under it (``s3://bucket/prefix/1/<run>/artifacts/model``), which ``modelpack._uri`` loads
+through the verified download cache. ``artifact_root`` is a local staging folder with the
+same layout: ``log_model`` saves a model there, and recording it uploads it (``MLmodel``
+last, so it is visible only when complete) and empties the staging folder. A model directory
+registered from outside the store is copied into staging first and uploaded the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path, PurePosixPath
+
+from modelpack._storage import ArtifactStorage, join, resolve_location, storage_for
+from modelpack._store._artifacts import artifact_parts
+from modelpack._store._base import Store
+from modelpack._store._entities import FileInfo, LoggedModel, ModelVersion, NewVersion
+from modelpack._store._sql_runs import SqlRuns
+from modelpack._store._sql_versions import SqlVersions
+from modelpack.exceptions import ModelNotFoundError, StoreError
+
+__all__ = ["RemoteArtifacts"]
+
+
+class RemoteArtifacts(SqlRuns, SqlVersions, Store):
+    """Run artifacts and registered models under a remote root (see the module doc)."""
+
+    #: the remote root URI (``artifact_root`` is the local staging folder)
+    artifact_base: str
+
+    def location_uri(self, location: str) -> str:
+        return resolve_location(self.artifact_base, location)
+
+    def _run_location(self, run_id: str) -> str:
+        conn = self.db.connection()
+        row = conn.execute(
+            "SELECT artifact_location FROM runs WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        if row is None:
+            raise self._run_not_found(conn, run_id)
+        return str(row[0])
+
+    def run_storage(self, run_id: str) -> ArtifactStorage:
+        """The storage rooted at the run's artifact folder."""
+        return storage_for(self.location_uri(self._run_location(run_id)))
+
+    def log_artifact(self, run_id: str, local_path: Path, artifact_path: str | None) -> None:
+        source = Path(local_path)
+        if source.is_dir():
+            raise StoreError(f"{source} is a directory; log a directory with log_artifacts")
+        if not source.is_file():
+            raise FileNotFoundError(f"cannot log {source} as an artifact: no such file")
+        prefix = "/".join(artifact_parts(artifact_path))
+        self.run_storage(run_id).put_file(source, join(prefix, source.name))
+
+    def log_artifacts(self, run_id: str, local_dir: Path, artifact_path: str | None) -> None:
+        source = Path(local_dir)
+        if not source.is_dir():
+            raise FileNotFoundError(f"cannot log {source} as artifacts: no such directory")
+        self.run_storage(run_id).put_dir(source, "/".join(artifact_parts(artifact_path)))
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        infos = self.run_storage(run_id).list("/".join(artifact_parts(path)))
+        return [FileInfo(i.path, i.is_dir, i.file_size) for i in infos]
+
+    def download_artifacts(self, run_id: str, path: str, dst_path: Path) -> Path:
+        rel = "/".join(artifact_parts(path))
+        storage = self.run_storage(run_id)
+        dst = Path(dst_path)
+        dst.mkdir(parents=True, exist_ok=True)
+        if rel and not storage.list(rel):  # a file, or nothing
+            target = dst / PurePosixPath(rel).name
+            if not storage.exists(rel):
+                raise ModelNotFoundError(
+                    f"run {run_id} has no artifact at {path!r}", uri=f"runs:/{run_id}/{rel}"
+                )
+            storage.get_file(rel, target)
+            return target.absolute()
+        target = dst / PurePosixPath(rel).name if rel else dst
+        try:
+            return storage.get_dir(rel, target).absolute()
+        except ModelNotFoundError:
+            target.mkdir(parents=True, exist_ok=True)  # an empty run
+            return target.absolute()
+
+    def record_logged_model(self, model: LoggedModel) -> None:
+        """Upload the staged model, then record it (a model under that name is refused
+        before anything is uploaded over it)."""
+        staged = self.run_artifact_dir(model.run_id).joinpath(*model.artifact_path.split("/"))
+        try:
+            taken = (
+                self.db.connection()
+                .execute(
+                    "SELECT 1 FROM logged_models WHERE run_id = ? AND artifact_path = ?",
+                    (model.run_id, model.artifact_path),
+                )
+                .fetchone()
+            )
+            if taken is not None:
+                raise StoreError(
+                    f"run {model.run_id} already has a model at {model.artifact_path!r}; "
+                    "log it under another name"
+                )
+            self.run_storage(model.run_id).put_dir(staged, model.artifact_path)
+            super().record_logged_model(model)
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
+
+    def create_model_version(self, new: NewVersion) -> ModelVersion:
+        return super().create_model_version(
+            dataclasses.replace(new, storage_location=self._remote_location(new))
+        )
+
+    def _remote_location(self, new: NewVersion) -> str:
+        """Where the new version's files are, relative to the remote root or a URI."""
+        from modelpack._uri import model_version_for, parse_uri
+
+        source = str(new.source)
+        if source.startswith("runs:"):
+            parsed = parse_uri(source)
+            assert parsed.run_id is not None
+            return join(self._run_location(parsed.run_id), parsed.path or "")
+        if source.startswith("models:"):
+            return model_version_for(self, parse_uri(source)).storage_location
+        staged = self.artifact_root / new.storage_location
+        if not Path(new.storage_location).is_absolute() and staged.is_dir():
+            try:  # copied into the store by the registry: upload it
+                storage_for(self.artifact_base).put_dir(staged, new.storage_location)
+            finally:
+                shutil.rmtree(staged, ignore_errors=True)
+        return new.storage_location
