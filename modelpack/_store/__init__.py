@@ -151,8 +151,10 @@ def set_store_uri(uri: str | os.PathLike[str] | None) -> None:
     Parameters
     ----------
     uri : str, path or None
-        A directory (``modelpack.db`` and ``artifacts/`` inside it), ``file:///dir``, or
-        ``sqlite:///path/to.db`` (artifacts in ``<name>-artifacts/`` beside the database).
+        A directory (``modelpack.db`` and ``artifacts/`` inside it), ``file:///dir``,
+        ``sqlite:///path/to.db`` (artifacts in ``<name>-artifacts/`` beside the database),
+        ``postgresql://user:password@host:5432/dbname[?artifact_root=...]`` (a team database,
+        extra ``postgres``), or ``http(s)://host:port`` (a tracking server).
         None goes back to ``MODELPACK_STORE_URI``, else ``./modelpack-store``.
     """
     global _configured
