@@ -36,10 +36,18 @@ def _run(args: argparse.Namespace) -> int:
     from modelpack.ui._app import create_app, read_token_file
 
     uvicorn = require("uvicorn", "ui", purpose="the web UI")
+    require("httptools", "ui", purpose="the web UI's HTTP parser")
     token = read_token_file(args.auth_token_file) if args.auth_token_file else None
     app = create_app(args.store, token=token)
     where = f"http://{args.host}:{args.port}/"
     mode = "changes need the token" if token else "read-only"
     print(f"modelpack ui: serving {where} ({mode}); press Ctrl+C to stop", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        http="httptools",
+        log_level="warning",
+        access_log=False,
+    )
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +36,16 @@ def version_dir(store: Store, version: ModelVersion) -> Path | None:
 def snippets(name: str, version: int) -> dict[str, str]:
     uri = f"models:/{name}/{version}"
     quoted = json.dumps(uri)
+    shell = shlex.quote(uri)
     return {
         "load": (
             "import modelpack\n\n"
             f"model = modelpack.load_model({quoted})\n"
             "predictions = model.predict(frame)"
         ),
-        "serve": f"modelpack serve '{uri}' --port 8080",
-        "batch": f"modelpack predict '{uri}' -i input.csv -o predictions.csv",
-        "pack": f"modelpack pack '{uri}' -o model.tar.gz",
+        "serve": f"modelpack serve {shell} --port 8080",
+        "batch": f"modelpack predict {shell} -i input.csv -o predictions.csv",
+        "pack": f"modelpack pack {shell} -o model.tar.gz",
     }
 
 

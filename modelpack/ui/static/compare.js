@@ -42,7 +42,7 @@
         parallelAxis: axes,
         parallel: { left: 60, right: 80, top: 50, bottom: 30 },
         tooltip: { trigger: "item", formatter: (p) => p.name },
-        visualMap: metricValues.length ? { type: "continuous", min: Math.min(...metricValues), max: Math.max(...metricValues), dimension: dims.length - 1, right: 0, top: "middle", calculable: true, inRange: { color: ["#2c7bb6", "#ffffbf", "#d7191c"] } } : undefined,
+        visualMap: metricValues.length ? { type: "continuous", formatter: (v) => fmtNumber(+v), min: Math.min(...metricValues), max: Math.max(...metricValues), dimension: dims.length - 1, right: 0, top: "middle", calculable: true, inRange: { color: ["#2c7bb6", "#ffffbf", "#d7191c"] } } : undefined,
         series: [{ type: "parallel", lineStyle: { width: 2, opacity: 0.8 }, data }],
       });
       picked.textContent = runs.length + " runs drawn";
