@@ -55,7 +55,7 @@ from modelpack._store._entities import (
 )
 from modelpack._store._filter import FilterError
 from modelpack._store._location import DEFAULT_STORE_DIR, ENV_VAR
-from modelpack._store._migrate import migrate_store
+from modelpack._store._migrate import MigrationSummary, copy_store
 from modelpack._store._registry_search import RegistryValueError
 from modelpack.exceptions import StoreError
 
@@ -219,3 +219,9 @@ def close_stores() -> None:
         for store in _stores.values():
             store.close()
         _stores.clear()
+
+
+def migrate_store(source_uri: str, target_uri: str, *, progress: bool = True) -> MigrationSummary:
+    """Copy everything in the store ``source_uri`` into ``target_uri``, resumably
+    (``modelpack store migrate``; what is copied and how is in ``_migrate``)."""
+    return copy_store(get_store(source_uri), get_store(target_uri), progress=progress)

@@ -43,7 +43,7 @@ from modelpack._store._entities import (
 )
 from modelpack.exceptions import ModelExistsError, ModelNotFoundError, StoreError
 
-__all__ = ["MIGRATED_FROM", "MIGRATING", "MigrationSummary", "migrate_store"]
+__all__ = ["MIGRATED_FROM", "MIGRATING", "MigrationSummary", "copy_store"]
 
 #: on a copied run: the source run's id; on a copied version: the source store and version
 MIGRATED_FROM = "modelpack.migrated_from"
@@ -75,35 +75,34 @@ class MigrationSummary:
         )
 
 
-def migrate_store(source_uri: str, target_uri: str, *, progress: bool = True) -> MigrationSummary:
-    """Copy everything in the store ``source_uri`` into the store ``target_uri``.
+def copy_store(source: Store, target: Store, *, progress: bool = True) -> MigrationSummary:
+    """Copy everything in the store ``source`` into the store ``target``.
+
+    ``modelpack._store.migrate_store`` opens both by URI and calls this.
 
     Parameters
     ----------
-    source_uri, target_uri : str
-        Store URIs (a directory, ``sqlite:///...``, ``http(s)://host:port``, ...).
+    source, target : Store
+        Opened stores of any backends.
     progress : bool
-        Draw a progress line on standard error when it is a terminal.
+        Draw a progress line on standard error when it is a terminal, and end with a
+        one-line summary there.
 
     Returns
     -------
     MigrationSummary
         How many runs and versions were copied, and how many were found already copied.
     """
-    from modelpack._store import get_store
-
-    if _identity(source_uri) == _identity(target_uri):
-        raise StoreError(f"cannot migrate {source_uri!r} into itself: give another target store")
-    source, target = get_store(source_uri), get_store(target_uri)
-    job = _Migration(source, target, str(_identity(source_uri)))
+    if _identity(source) == _identity(target):
+        raise StoreError(f"cannot migrate {source.uri!r} into itself: give another target store")
+    job = _Migration(source, target, _identity(source)[1])
     return job.run(progress=progress)
 
 
-def _identity(uri: str) -> tuple[str, str]:
-    from modelpack._store import _backend_for
-
-    backend = _backend_for(uri)
-    return backend.__name__, str(backend.identify(uri))
+def _identity(store: Store) -> tuple[str, str]:
+    """Which store this is (equal for two URIs naming the same store)."""
+    backend = type(store)
+    return backend.__name__, str(backend.identify(store.uri))
 
 
 class _Migration:
