@@ -20,9 +20,14 @@ from tests.store_migrate._snapshot import snapshot
 from tests.store_migrate.conftest import Laptop
 
 
-def _target(kind: str, tmp_path: Path, start_server: Callable[..., Running]) -> str:
+def _target(
+    kind: str, tmp_path: Path, start_server: Callable[..., Running], request: Any = None
+) -> str:
     if kind == "sqlite":
         return f"sqlite:///{tmp_path / 'team' / 'team.db'}"
+    if kind == "postgres":
+        url = request.getfixturevalue("pg_url")
+        return f"{url}?artifact_root={tmp_path / 'pg-artifacts'}"
     return start_server(store=tmp_path / "team", artifacts=tmp_path / "team-artifacts").url
 
 
@@ -43,11 +48,15 @@ def _same_as_source(laptop: Laptop, target: Store) -> None:
     assert got["registry"] == want["registry"]
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "server"])
+@pytest.mark.parametrize("kind", ["sqlite", "server", "postgres"])
 def test_everything_is_copied_and_loads(
-    kind: str, laptop: Laptop, tmp_path: Path, start_server: Callable[..., Running]
+    kind: str,
+    laptop: Laptop,
+    tmp_path: Path,
+    start_server: Callable[..., Running],
+    request: pytest.FixtureRequest,
 ) -> None:
-    target_uri = _target(kind, tmp_path, start_server)
+    target_uri = _target(kind, tmp_path, start_server, request)
     summary = migrate_store(laptop.uri, target_uri, progress=False)
     assert (summary.runs_copied, summary.runs_skipped) == (len(laptop.runs), 0)
     assert (summary.versions_copied, summary.versions_skipped) == (3, 0)
