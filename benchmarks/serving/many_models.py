@@ -7,8 +7,9 @@ interpreter, numpy, scikit-learn, the web stack), each model's own cost is its l
 RSS minus that floor, and the 20-model server is compared with floor + the sum of those. The
 table also adds up what ``/metrics`` reports per model (``modelpack_model_memory_bytes``: the
 growth of RSS while each model loaded). Latency: 1-row requests on one keep-alive connection
-(``wrk -t1 -c1``) to the same middle-sized model, served alone (``/invocations``) and among 20
-(``/invocations/<name>``), in interleaved rounds while both servers run.
+(``wrk -t1 -c1``) to the same model, served alone (``/invocations``) and among 20
+(``/invocations/<name>``), in interleaved rounds while all the servers run, for the smallest
+forest (its predict is quick, so the server's own overhead shows) and a middle-sized one.
 
 ``--alias-move``: a server on ``models:/m@prod`` with ``--watch-interval 1`` under
 ``wrk -t2 -c8`` for 12 s; 4 s in, the alias moves to version 2. Counts wrk's non-2xx answers
@@ -158,31 +159,38 @@ def many_models(rounds: int, duration: float) -> dict[str, Any]:
             own.append(rss)
     floor = floors[0]
     costs = [rss - floor for rss in own]
-    middle = COUNT // 2
-    ports = {"alone": bench.free_port(), "many": bench.free_port()}
-    alone = _start([str(paths[middle])], ports["alone"], log)
-    many = _start([str(p) for p in paths], ports["many"], log)
+    targets = {"3 trees": paths[0], f"{3 + COUNT // 2} trees": paths[COUNT // 2]}
+    many_port = bench.free_port()
+    alone = {label: (bench.free_port(), path) for label, path in targets.items()}
+    procs = [_start([str(path)], port, log) for port, path in alone.values()]
+    many = _start([str(p) for p in paths], many_port, log)
+    procs.append(many)
     try:
-        many_rss = _settled_rss(ports["many"], many.pid, f"/invocations/{paths[middle].name}")
+        many_rss = _settled_rss(many_port, many.pid, f"/invocations/{paths[0].name}")
         for path in paths:
-            status, _ = bench.call(ports["many"], "POST", f"/invocations/{path.name}", BODY)
+            status, _ = bench.call(many_port, "POST", f"/invocations/{path.name}", BODY)
             assert status == 200, path
-        _, text = bench.call(ports["many"], "GET", "/metrics")
+        _, text = bench.call(many_port, "GET", "/metrics")
         found = re.findall(
             rb'^modelpack_model_memory_bytes\{model="([^"]+)".*\} (\d+)$', text, re.M
         )
         reported = {name.decode(): int(size) for name, size in found}
-        paths_by = {"alone": "/invocations", "many": f"/invocations/{paths[middle].name}"}
-        runs: dict[str, list[dict[str, float]]] = {"alone": [], "many": []}
+        runs: dict[str, list[dict[str, float]]] = {}
         for r in range(rounds):
-            for kind in ["alone", "many"] if r % 2 == 0 else ["many", "alone"]:
-                res = _wrk(ports[kind], paths_by[kind], 1, duration, workdir)
-                runs[kind].append(res)
-                print(f"round {r + 1}: {kind}: p50 {res['p50']:.2f} ms, p99 {res['p99']:.2f} ms, "
-                      f"{res['rps']:.0f} req/s", file=sys.stderr, flush=True)  # fmt: skip
+            for label, (port, path) in alone.items():
+                pair = [
+                    ("alone", port, "/invocations"),
+                    ("many", many_port, f"/invocations/{path.name}"),
+                ]
+                for kind, at, route in pair if r % 2 == 0 else pair[::-1]:
+                    res = _wrk(at, route, 1, duration, workdir)
+                    runs.setdefault(f"{label} {kind}", []).append(res)
+                    print(f"round {r + 1}: {label} {kind}: p50 {res['p50']:.2f} ms, "
+                          f"p99 {res['p99']:.2f} ms, {res['rps']:.0f} req/s",
+                          file=sys.stderr, flush=True)  # fmt: skip
     finally:
-        bench.stop(alone)
-        bench.stop(many)
+        for proc in procs:
+            bench.stop(proc)
     med = {k: {m: statistics.median(r[m] for r in v) for m in v[0]} for k, v in runs.items()}
     return {
         "floor_mib": floor,
@@ -214,12 +222,14 @@ def report_many(res: dict[str, Any]) -> None:
           f"{res['reported_mib']:.0f} MiB |")  # fmt: skip
     print(f"| the same, without the first model loaded (it carries the library imports) | "
           f"{res['reported_rest_mib']:.0f} MiB |")  # fmt: skip
-    alone, many = res["latency"]["alone"], res["latency"]["many"]
-    for key, label in (("p50", "1-row latency p50"), ("p99", "1-row latency p99")):
-        print(f"| {label}: alone / among 20 | {alone[key]:.2f} ms / {many[key]:.2f} ms "
-              f"({many[key] / alone[key] - 1:+.0%}) |")  # fmt: skip
-    print(f"| req/s on one connection: alone / among 20 | {alone['rps']:,.0f} / "
-          f"{many['rps']:,.0f} |")  # fmt: skip
+    lat = res["latency"]
+    for target in sorted({k.rsplit(" ", 1)[0] for k in lat}):
+        alone, many = lat[f"{target} alone"], lat[f"{target} many"]
+        for key in ("p50", "p99"):
+            print(f"| 1-row latency {key}, forest of {target}: alone / among 20 | "
+                  f"{alone[key]:.2f} ms / {many[key]:.2f} ms ({many[key] / alone[key] - 1:+.0%}) |")  # fmt: skip
+        print(f"| req/s on one connection, forest of {target}: alone / among 20 | "
+              f"{alone['rps']:,.0f} / {many['rps']:,.0f} |")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- alias move

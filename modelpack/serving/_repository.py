@@ -159,18 +159,20 @@ class ModelTable:
 
     def index(self) -> list[dict[str, Any]]:
         """The repository index: every known model, loaded or not, with its state."""
+        entries = list(self.entries.items())  # one step under the GIL: runs in a thread
         rows: dict[str, dict[str, Any]] = {}
         if self.directory is not None:
             for source in repository_sources(self.directory):
                 rows[source.name] = {"name": source.name, "state": "UNAVAILABLE"}
-        for name, entry in self.entries.items():
+        for name, entry in entries:
+            served, failure = entry.served, entry.failure
             row: dict[str, Any] = {"name": name, "state": entry.state}
-            if entry.served is not None and entry.served.version is not None:
-                row["version"] = entry.served.version
-            if entry.served is None:
-                row["reason"] = entry.failure[1] if entry.failure else "unloaded"
-            elif entry.failure is not None:
-                row["reason"] = f"version {entry.failure[0]} failed to load: {entry.failure[1]}"
+            if served is not None and served.version is not None:
+                row["version"] = served.version
+            if served is None:
+                row["reason"] = failure[1] if failure else "unloaded"
+            elif failure is not None:
+                row["reason"] = f"version {failure[0]} failed to load: {failure[1]}"
             rows[name] = row
         return [rows[n] for n in sorted(rows)]
 
