@@ -412,6 +412,8 @@ def _all_versions(store: Store, name: str) -> list[ModelVersion]:
 
 def _path_in_run(store: Store, version: ModelVersion, run_id: str) -> str | None:
     """Where the version's model sits among the run's artifacts, if it is in the run."""
+    from modelpack._storage import scheme_of
+
     source = version.source
     if source.startswith("runs:/"):
         head, _, rest = source[len("runs:/") :].partition("/")
@@ -421,7 +423,8 @@ def _path_in_run(store: Store, version: ModelVersion, run_id: str) -> str | None
     roots = [store.get_run(run_id).info.artifact_uri.rstrip("/")]
     try:
         roots.append(str(store.run_artifact_dir(run_id).resolve()))
-        location = str(Path(location).resolve()) if "://" not in location else location
+        if not scheme_of(location):  # a local path: compare resolved forms
+            location = str(Path(location).resolve())
     except (OSError, StoreError):
         pass
     for root in roots:

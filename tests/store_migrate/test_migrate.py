@@ -148,3 +148,22 @@ def test_cli_migrates_with_a_progress_summary(laptop: Laptop, tmp_path: Path) ->
 def test_migrating_a_store_into_itself_is_refused(laptop: Laptop) -> None:
     with pytest.raises(modelpack.exceptions.StoreError, match="into itself"):
         migrate_store(laptop.uri, f"sqlite:///{Path(laptop.uri) / 'modelpack.db'}")
+
+
+def test_a_server_migrates_back_down(
+    laptop: Laptop, tmp_path: Path, start_server: Callable[..., Running]
+) -> None:
+    server_uri = _target("server", tmp_path, start_server)
+    migrate_store(laptop.uri, server_uri, progress=False)
+    down = str(tmp_path / "down")
+    summary = migrate_store(server_uri, down, progress=False)
+    assert summary.runs_copied == len(laptop.runs) + 1  # the holder run is a run there
+    want, got = snapshot(laptop.store), snapshot(get_store(down))
+    # on the server, the run holding the version registered from a path is an ordinary run
+    holder = ("Default", "from-path v1 (migrated)")
+    assert {k: v for k, v in got["runs"].items() if k != holder} == want["runs"]
+    assert got["registry"]["taxi-model"] == want["registry"]["taxi-model"]
+    assert got["registry"]["from-path"]["versions"][0][:4] == (1, "None", "saved by hand", {})
+    for uri in ("models:/taxi-model@champion", "models:/from-path/1"):
+        want_pred = _predicts(uri, laptop.uri, laptop.X)
+        assert np.allclose(_predicts(uri, down, laptop.X), want_pred), uri
