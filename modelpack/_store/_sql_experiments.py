@@ -79,7 +79,7 @@ class SqlExperiments(RunStore):
     def location_uri(self, location: str) -> str:
         """Where a recorded artifact location is: under the artifact root unless absolute
         (a store whose root is remote answers a URI)."""
-        return str(self.artifact_root / location)
+        return str(self.artifact_root / location) if location else str(self.artifact_root)
 
     def _experiments(self, conn: Connection, rows: list[Sequence[Any]]) -> list[Experiment]:
         """Experiment rows with their tags (one query for all of them)."""
