@@ -114,8 +114,9 @@ def test_unreachable_s3_stops_the_server_start(s3: Any, tmp_path: Path) -> None:
 
 
 @pytest.mark.xfail(
-    reason="needs modelpack/_store/_sql_registry.py to read storage_location through "
-    "modelpack._storage.resolve_location (owned by the PostgreSQL engineer; see the report)",
+    reason="needs SqlExperiments.location_uri / SqlRegistry.location_uri (_sql_experiments.py, "
+    "_sql_registry.py; the PostgreSQL engineer's) to keep a recorded s3:// location through "
+    "modelpack._storage.resolve_location instead of joining it onto the local root",
     strict=False,
 )
 def test_the_servers_sqlite_store_opened_directly_loads_from_s3(
