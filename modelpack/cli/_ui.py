@@ -26,7 +26,8 @@ def register(subparsers: Any) -> None:
     ui.add_argument(
         "--auth-token-file",
         metavar="FILE",
-        help="allow changes to whoever presents the token on the file's first line",
+        help="allow changes to whoever presents a token of FILE (one a line; 'ro:<token>' "
+        "only signs in to look)",
     )
     ui.set_defaults(func=_run)
 
@@ -37,10 +38,10 @@ def _run(args: argparse.Namespace) -> int:
 
     uvicorn = require("uvicorn", "ui", purpose="the web UI")
     require("httptools", "ui", purpose="the web UI's HTTP parser")
-    token = read_token_file(args.auth_token_file) if args.auth_token_file else None
-    app = create_app(args.store, token=token)
+    write, read = read_token_file(args.auth_token_file) if args.auth_token_file else ([], [])
+    app = create_app(args.store, token=write, read_tokens=read)
     where = f"http://{args.host}:{args.port}/"
-    mode = "changes need the token" if token else "read-only"
+    mode = "changes need the token" if write else "read-only"
     print(f"modelpack ui: serving {where} ({mode}); press Ctrl+C to stop", flush=True)
     uvicorn.run(
         app,

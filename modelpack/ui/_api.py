@@ -81,8 +81,22 @@ async def _call(function: Callable[..., Any], *args: Any) -> Response:
     return json_response(200, body)
 
 
-def _reader(get_store: GetStore, handler: Reader) -> Callable[[Request], Awaitable[Response]]:
+def _refused(access: Access, request: Request) -> Response | None:
+    """The answer refusing a read of a private UI without a token, else None."""
+    try:
+        access.check_read(request.headers, request.cookies)
+    except WriteRefused as e:
+        status, error = _error(e)
+        return json_response(status, error)
+    return None
+
+
+def _reader(
+    get_store: GetStore, access: Access, handler: Reader
+) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
+        if (refused := _refused(access, request)) is not None:
+            return refused
         return await _call(lambda: handler(get_store(), dict(request.query_params)))
 
     return endpoint
@@ -125,13 +139,15 @@ def _session_routes(access: Access) -> list[Any]:
 
     async def session(request: Request) -> Response:
         cookie = request.cookies.get(COOKIE)
-        signed_in = access.session_ok(cookie)
+        level = access.session_level(cookie)
         return json_response(
             200,
             {
                 "writable": access.writable,
-                "signed_in": signed_in,
-                "csrf": access.csrf_for(cookie) if signed_in and cookie else None,
+                "private": access.private,
+                "signed_in": level is not None,
+                "can_write": level == "write",
+                "csrf": access.csrf_for(cookie) if level and cookie else None,
             },
         )
 
@@ -139,15 +155,17 @@ def _session_routes(access: Access) -> list[Any]:
         try:
             check_same_origin(request.headers)
             body = await _json_body(request)
-            if not access.writable:
+            if not (access.write or access.read):
                 raise WriteRefused(403, "this UI is read-only: it was started without a token")
-            if not access.token_ok(str(body.get("token", ""))):
+            level = access.level(str(body.get("token", "")))
+            if level is None:
                 raise WriteRefused(401, "wrong token")
         except Exception as e:
             status, error = _error(e)
             return json_response(status, error)
-        cookie = access.new_session()
-        response = json_response(200, {"signed_in": True, "csrf": access.csrf_for(cookie)})
+        cookie = access.new_session(level)
+        body = {"signed_in": True, "can_write": level == "write", "csrf": access.csrf_for(cookie)}
+        response = json_response(200, body)
         path = request.scope.get("root_path") or "/"
         response.set_cookie(COOKIE, cookie, httponly=True, samesite="strict", path=path)
         return response
@@ -164,17 +182,21 @@ def _session_routes(access: Access) -> list[Any]:
     ]
 
 
-def _artifact_routes(get_store: GetStore) -> list[Any]:
+def _artifact_routes(get_store: GetStore, access: Access) -> list[Any]:
     from starlette.background import BackgroundTask
     from starlette.responses import FileResponse
     from starlette.routing import Route
 
     async def listing(request: Request) -> Response:
+        if (refused := _refused(access, request)) is not None:
+            return refused
         run_id = request.path_params["run_id"]
         path = request.query_params.get("path") or None
         return await _call(lambda: list_artifacts(get_store(), run_id, path))
 
     async def file(request: Request) -> Response:
+        if (refused := _refused(access, request)) is not None:
+            return refused
         run_id = request.path_params["run_id"]
         path = request.query_params.get("path", "")
         preview = request.query_params.get("download") != "1"
@@ -214,16 +236,18 @@ def api_routes(get_store: GetStore, access: Access) -> list[Any]:
         "diff": _registry_api.version_diff,
     }
     routes = [
-        Route(f"/ui/api/{name}", _reader(get_store, handler), methods=["GET"])
+        Route(f"/ui/api/{name}", _reader(get_store, access, handler), methods=["GET"])
         for name, handler in readers.items()
     ]
 
     async def run(request: Request) -> Response:
+        if (refused := _refused(access, request)) is not None:
+            return refused
         run_id = request.path_params["run_id"]
         return await _call(lambda: _runs_api.run_detail(get_store(), run_id))
 
     routes.append(Route("/ui/api/runs/{run_id}", run, methods=["GET"]))
-    routes += _artifact_routes(get_store)
+    routes += _artifact_routes(get_store, access)
     for name, action in _registry_api.ACTIONS.items():
         routes.append(
             Route(f"/ui/api/actions/{name}", _writer(get_store, access, action), methods=["POST"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +30,30 @@ _HEADERS = [
 ]
 
 
-def read_token_file(path: str | os.PathLike[str]) -> str:
-    """The write token: the first line of ``path`` that is neither blank nor a comment."""
+def read_token_file(path: str | os.PathLike[str]) -> tuple[list[str], list[str]]:
+    """The write tokens and the read-only ones of a token file (the team server's format:
+    one token a line, ``ro:<token>`` for a read-only one, ``#`` comments)."""
     from modelpack.exceptions import StoreError
 
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as e:
         raise StoreError(f"cannot read the token file {os.fspath(path)!r}: {e}") from e
+    write, read = [], []
     for line in lines:
         text = line.strip()
-        if text and not text.startswith("#") and not text.startswith("ro:"):
-            return text
-    raise StoreError(f"the token file {os.fspath(path)!r} holds no token: write one on a line")
+        if not text or text.startswith("#"):
+            continue
+        if text.startswith("ro:"):
+            read.append(text[3:].strip())
+        else:
+            write.append(text)
+    if not write and not read:
+        raise StoreError(
+            f"the token file {os.fspath(path)!r} holds no token: write one on a line "
+            "(prefix a read-only one with 'ro:')"
+        )
+    return write, read
 
 
 class _SafetyHeaders:
@@ -63,7 +75,13 @@ class _SafetyHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(store_uri: str | os.PathLike[str] | None = None, *, token: str | None = None) -> Any:
+def create_app(
+    store_uri: str | os.PathLike[str] | None = None,
+    *,
+    token: str | Sequence[str] | None = None,
+    read_tokens: Sequence[str] = (),
+    private: bool = False,
+) -> Any:
     """The UI as an ASGI application (Starlette) over the store ``store_uri``.
 
     Parameters
@@ -71,9 +89,14 @@ def create_app(store_uri: str | os.PathLike[str] | None = None, *, token: str | 
     store_uri : str, path or None
         The store to show; None is the store in effect (``MODELPACK_STORE_URI`` or
         ``./modelpack-store``).
-    token : str, optional
+    token : str or sequence of str, optional
         Allows writes (aliases, stages, descriptions) to whoever presents it, as a bearer
         token or by signing in on the page. Without it the UI is read-only.
+    read_tokens : sequence of str
+        Tokens that may sign in to look but not change anything.
+    private : bool
+        Reading needs a token too (signed in, or as a bearer token); the pages themselves
+        hold no data and stay reachable, showing the sign-in box.
     """
     require("starlette", "ui", purpose="the web UI")
     require("orjson", "ui", purpose="the web UI")
@@ -88,6 +111,9 @@ def create_app(store_uri: str | os.PathLike[str] | None = None, *, token: str | 
         return get_store(uri)  # opened once per process, cached by the store module
 
     routes: list[Any] = list(page_routes())
-    routes += api_routes(store, Access(token))
+    writers = (token,) if isinstance(token, str) else tuple(token or ())
+    if private and not (writers or read_tokens):
+        raise ValueError("a private UI needs at least one token")
+    routes += api_routes(store, Access(writers, tuple(read_tokens), private))
     routes.append(Mount("/ui/static", app=StaticFiles(directory=_STATIC), name="static"))
     return Starlette(routes=routes, middleware=[Middleware(_SafetyHeaders)])

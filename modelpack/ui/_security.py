@@ -37,48 +37,88 @@ def _mac(key: str, text: str) -> str:
 
 @dataclass(frozen=True)
 class Access:
-    """The token (None: read-only UI) and the checks built on it."""
+    """The tokens and the checks built on them.
 
-    token: str | None
+    ``write`` tokens may change the registry; ``read`` tokens (a team server's ``ro:`` ones)
+    only sign in to look. With no write token the UI is read-only. ``private`` makes reading
+    need a token too (the UI inside a team server that requires one).
+    """
+
+    write: tuple[str, ...] = ()
+    read: tuple[str, ...] = ()
+    private: bool = False
 
     @property
     def writable(self) -> bool:
-        return self.token is not None
+        return bool(self.write)
 
-    def new_session(self) -> str:
-        assert self.token is not None
-        nonce = secrets.token_hex(16)
-        return f"{nonce}.{_mac(self.token, 'session|' + nonce)}"
+    @property
+    def _key(self) -> str:
+        # the HMAC key: every token, so changing any of them signs everyone out
+        return "\n".join((*self.write, "", *self.read))
 
-    def session_ok(self, cookie: str | None) -> bool:
-        if self.token is None or not cookie or "." not in cookie:
-            return False
+    def level(self, given: str) -> str | None:
+        """``"write"``, ``"read"`` or None for a presented token (constant-time compares)."""
+        found = None
+        for level, known in (("write", self.write), ("read", self.read)):
+            for candidate in known:
+                if hmac.compare_digest(given.encode(), candidate.encode()) and found is None:
+                    found = level
+        return found
+
+    def new_session(self, level: str) -> str:
+        nonce = f"{level[0]}{secrets.token_hex(16)}"
+        return f"{nonce}.{_mac(self._key, 'session|' + nonce)}"
+
+    def session_level(self, cookie: str | None) -> str | None:
+        """The level of a valid session cookie, else None."""
+        if not (self.write or self.read) or not cookie or "." not in cookie:
+            return None
         nonce, _, mac = cookie.partition(".")
-        return hmac.compare_digest(mac, _mac(self.token, "session|" + nonce))
+        if not hmac.compare_digest(mac, _mac(self._key, "session|" + nonce)):
+            return None
+        return "write" if nonce.startswith("w") else "read"
 
     def csrf_for(self, cookie: str) -> str:
-        assert self.token is not None
-        return _mac(self.token, "csrf|" + cookie.partition(".")[0])
+        return _mac(self._key, "csrf|" + cookie.partition(".")[0])
 
-    def token_ok(self, given: str) -> bool:
-        return self.token is not None and hmac.compare_digest(given.encode(), self.token.encode())
+    def _bearer(self, headers: Mapping[str, str]) -> str | None:
+        scheme, _, bearer = headers.get("authorization", "").partition(" ")
+        return bearer.strip() if scheme.lower() == "bearer" and bearer.strip() else None
+
+    def check_read(self, headers: Mapping[str, str], cookies: Mapping[str, str]) -> None:
+        """Return if this request may read; else raise :class:`WriteRefused` (401)."""
+        if not self.private:
+            return
+        bearer = self._bearer(headers)
+        if bearer is not None and self.level(bearer) is not None:
+            return
+        if self.session_level(cookies.get(COOKIE)) is None:
+            raise WriteRefused(401, "this store needs a token: sign in (top right) to see it")
 
     def check_write(self, headers: Mapping[str, str], cookies: Mapping[str, str]) -> None:
         """Return if this POST may write; else raise :class:`WriteRefused`."""
-        if self.token is None:
+        if not self.write:
             raise WriteRefused(
                 403,
                 "this UI is read-only: start it with --auth-token-file FILE to allow changes",
             )
-        scheme, _, bearer = headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and bearer.strip():
-            if self.token_ok(bearer.strip()):
-                return  # a script: browsers never attach this header on their own
+        bearer = self._bearer(headers)
+        if bearer is not None:
+            # a script: browsers never attach this header on their own
+            level = self.level(bearer)
+            if level == "write":
+                return
+            if level == "read":
+                raise WriteRefused(403, "this token is read-only; changes need a full token")
             raise WriteRefused(401, "unknown token: send 'Authorization: Bearer <token>'")
         cookie = cookies.get(COOKIE)
-        if not self.session_ok(cookie):
+        level = self.session_level(cookie)
+        if level is None:
             raise WriteRefused(401, "sign in with the UI's token (the Sign in button) to change")
         assert cookie is not None
+        if level != "write":
+            raise WriteRefused(403, "signed in with a read-only token; changes need a full token")
         check_same_origin(headers)
         given = headers.get(CSRF_HEADER, "")
         if not given or not hmac.compare_digest(given, self.csrf_for(cookie)):

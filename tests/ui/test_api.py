@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -211,3 +213,62 @@ def test_cookie_writes_need_the_csrf_header_and_the_same_origin(ui: UI) -> None:
 def test_a_wrong_login_token_is_refused(ui: UI) -> None:
     status, _answer = ui.call("/ui/api/login", {"token": "nope"})
     assert status == 401
+
+
+@pytest.fixture(scope="module")
+def private_ui(ui_store: Any) -> Iterator[str]:
+    """The UI as a team server mounts it: reading needs a token too (in-process uvicorn)."""
+    import threading
+
+    import uvicorn
+
+    from modelpack.ui import create_app
+    from tests._services import free_port, wait_for_port
+
+    app = create_app(ui_store, token="w-token", read_tokens=["r-token"], private=True)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port(port)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+def _get(url: str, headers: dict[str, str] | None = None) -> int:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {})) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_a_private_ui_needs_a_token_to_read(private_ui: str) -> None:
+    assert _get(private_ui + "/") == 200  # the page shell holds no data
+    assert _get(private_ui + "/ui/api/runs") == 401
+    assert _get(private_ui + "/ui/api/models") == 401
+    assert _get(private_ui + "/ui/api/runs", {"Authorization": "Bearer nope"}) == 401
+    assert _get(private_ui + "/ui/api/runs", {"Authorization": "Bearer r-token"}) == 200
+    assert _get(private_ui + "/ui/api/runs", {"Authorization": "Bearer w-token"}) == 200
+
+
+def test_a_read_only_token_cannot_write(private_ui: str) -> None:
+    import json
+    import urllib.error
+    import urllib.request
+
+    body = json.dumps({"name": "ui-model", "alias": "ro", "version": 1}).encode()
+    request = urllib.request.Request(
+        private_ui + "/ui/api/actions/set-alias",
+        data=body,
+        method="POST",
+        headers={"Authorization": "Bearer r-token", "Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request)
+    assert caught.value.code == 403
+    assert "read-only" in json.loads(caught.value.read())["error"]

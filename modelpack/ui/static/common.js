@@ -3,7 +3,7 @@
 "use strict";
 (function () {
   const root = document.body.dataset.root || "";
-  const state = { csrf: null, writable: false, signedIn: false };
+  const state = { csrf: null, writable: false, signedIn: false, canWrite: false, private: false };
 
   function el(tag, props, ...children) {
     const node = document.createElement(tag);
@@ -121,18 +121,23 @@
     try {
       const s = await get("/ui/api/session");
       state.writable = s.writable; state.signedIn = s.signed_in; state.csrf = s.csrf;
+      state.canWrite = s.can_write; state.private = s.private;
     } catch (e) { state.writable = false; }
     box.replaceChildren();
-    if (!state.writable) { box.append(el("span", { className: "muted", text: "Read-only" })); return; }
+    if (!state.writable && !state.private) { box.append(el("span", { className: "muted", text: "Read-only" })); return; }
     if (state.signedIn) {
-      box.append(el("span", { className: "muted", text: "Signed in " }),
+      box.append(el("span", { className: "muted", text: state.canWrite ? "Signed in " : "Signed in (read-only) " }),
         el("button", { type: "button", text: "Sign out", onclick: async () => { await post("/ui/api/logout"); await refreshSession(); document.dispatchEvent(new Event("mp-session")); } }));
       return;
     }
     const input = el("input", { type: "password", id: "token-input", autocomplete: "current-password", "aria-label": "Token" });
     const form = el("form", { className: "login", onsubmit: async (event) => {
       event.preventDefault();
-      try { await post("/ui/api/login", { token: input.value }); await refreshSession(); document.dispatchEvent(new Event("mp-session")); }
+      try {
+        await post("/ui/api/login", { token: input.value });
+        if (state.private) { location.reload(); return; }
+        await refreshSession(); document.dispatchEvent(new Event("mp-session"));
+      }
       catch (e) { status(e.message, true); }
     } }, el("label", { for: "token-input", text: "Token " }), input, el("button", { type: "submit", text: "Sign in" }));
     box.append(form);

@@ -36,7 +36,7 @@
       const render = () => {
         for (const [i, cell] of [...document.querySelectorAll("#aliases td.alias-action")].entries()) {
           cell.replaceChildren();
-          if (MP.state.signedIn) cell.append(MPActions.deleteAliasButton(name, Object.keys(model.aliases)[i], load));
+          if (MP.state.canWrite) cell.append(MPActions.deleteAliasButton(name, Object.keys(model.aliases)[i], load));
         }
       };
       render();

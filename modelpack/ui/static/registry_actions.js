@@ -8,6 +8,7 @@
       container.replaceChildren();
       if (!MP.state.writable) { container.append(el("p", { className: "muted", text: "Read-only: start modelpack ui with --auth-token-file to change aliases, stages and descriptions." })); return; }
       if (!MP.state.signedIn) { container.append(el("p", { className: "muted", text: "Sign in with the token (top right) to change aliases, stages and descriptions." })); return; }
+      if (!MP.state.canWrite) { container.append(el("p", { className: "muted", text: "Signed in with a read-only token: changes need a full token." })); return; }
       build(container);
     }
     document.addEventListener("mp-session", render);
