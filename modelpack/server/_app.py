@@ -198,8 +198,49 @@ def create_app(config: ServerConfig) -> Any:
             routes.append(Route(path, endpoint, methods=methods))
             routes.append(Route(path.replace("/api/", "/ajax-api/", 1), endpoint, methods=methods))
     routes += _artifacts.routes(server)
-    return Starlette(
+    api = Starlette(
         routes=routes,
         middleware=[Middleware(_Guard, tokens=server.tokens)],
         exception_handlers={HTTPException: http_error, Exception: crash},
     )
+    ui = _web_ui(server)
+    return api if ui is None else _WithUI(api, ui)
+
+
+#: paths the REST API owns; every other path is the web UI's
+_API_PREFIXES = ("/api/", "/ajax-api/", "/health")
+
+
+def _web_ui(server: Server) -> Any:
+    """The web UI over the same store, when the ``ui`` extra is installed (else None).
+
+    With tokens, the UI asks for one before showing anything; read-only tokens sign in to look.
+    """
+    from modelpack.exceptions import MissingDependencyError
+
+    tokens = server.tokens
+    try:
+        from modelpack.ui import create_app as create_ui
+
+        return create_ui(
+            server.config.backend_store_uri,
+            token=[t.decode() for t in tokens.write] if tokens else None,
+            read_tokens=[t.decode() for t in tokens.read] if tokens else (),
+            private=tokens is not None,
+        )
+    except MissingDependencyError:
+        return None
+
+
+class _WithUI:
+    """ASGI: the REST API for its paths, the web UI (``modelpack.ui``) for the rest."""
+
+    def __init__(self, api: Any, ui: Any) -> None:
+        self.api = api
+        self.ui = ui
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(_API_PREFIXES):
+            await self.ui(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
