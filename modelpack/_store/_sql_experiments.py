@@ -28,6 +28,7 @@ __all__ = [
     "check_experiment_name",
     "decode_page_token",
     "encode_page_token",
+    "local_location",
     "experiment_int",
 ]
 
@@ -35,6 +36,16 @@ _EXP_SQL = (
     "SELECT e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, e.creation_time, "
     "e.last_update_time FROM experiments e"
 )
+
+
+def local_location(root: Path, location: str) -> str:
+    """``location`` under a local artifact ``root``, unless it is absolute or a URI."""
+    if ":" in location:  # the rare case: only then the cost of parsing a scheme
+        from modelpack._storage import scheme_of
+
+        if scheme_of(location):
+            return location
+    return str(root / location) if location else str(root)
 
 
 def encode_page_token(offset: int) -> str:
@@ -77,9 +88,9 @@ class SqlExperiments(RunStore):
     db: SqlDatabase
 
     def location_uri(self, location: str) -> str:
-        """Where a recorded artifact location is: under the artifact root unless absolute
-        (a store whose root is remote answers a URI)."""
-        return str(self.artifact_root / location) if location else str(self.artifact_root)
+        """Where a recorded artifact location is: under the artifact root unless absolute or
+        a URI (``s3://...``, ``mlflow-artifacts:/...``, as a server may record), kept as is."""
+        return local_location(self.artifact_root, location)
 
     def _experiments(self, conn: Connection, rows: list[Sequence[Any]]) -> list[Experiment]:
         """Experiment rows with their tags (one query for all of them)."""

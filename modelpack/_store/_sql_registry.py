@@ -18,6 +18,7 @@ from modelpack._store._registry_search import (
     decode_page_token,
     encode_page_token,
 )
+from modelpack._store._sql_experiments import local_location
 from modelpack.exceptions import ModelExistsError, ModelNotFoundError
 
 __all__ = ["SqlRegistry"]
@@ -38,7 +39,7 @@ class SqlRegistry(RegistryStore):
     def location_uri(self, location: str) -> str:
         """Where a recorded location is (as ``SqlExperiments.location_uri``: the registry half
         of a store may be used on its own)."""
-        return str(self.artifact_root / location)
+        return local_location(self.artifact_root, location)
 
     def _versions(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> list[ModelVersion]:
         """Versions with their tags and aliases (read per model, or for the one version)."""

@@ -176,7 +176,9 @@ class SqlRuns(SqlExperiments, LocalArtifacts):
                     start_time=row[4],
                     end_time=row[5],
                     user_id=row[6],
-                    artifact_uri=os.path.join(root, row[7]),
+                    artifact_uri=os.path.join(root, row[7])
+                    if ":" not in row[7]
+                    else self.location_uri(row[7]),
                     lifecycle_stage=row[8],
                 ),
                 data=RunData(params=params[row[0]], metrics=metrics[row[0]], tags=tags[row[0]]),
