@@ -91,9 +91,8 @@ def test_logging_a_model_directory_refuses_and_copies_nothing(
     taxi_model_dir: Path, secret: Path, make: Callable[[Path, Path], str]
 ) -> None:
     name = make(taxi_model_dir, secret)
-    with modelpack.start_run() as run:
-        with pytest.raises(IntegrityError, match=name):
-            modelpack.log_artifacts(str(taxi_model_dir), "model")
+    with modelpack.start_run() as run, pytest.raises(IntegrityError, match=name):
+        modelpack.log_artifacts(str(taxi_model_dir), "model")
     root = Path(modelpack.get_run(run.info.run_id).info.artifact_uri)
     assert _leaked(root) == []
     assert not (root / "model" / "MLmodel").exists()
