@@ -82,3 +82,27 @@ def test_side_by_side_marks_differences(page: Any, ui: UI, five_run_ids: list[st
     assert not any(t.startswith("Status") for t in differing)
     page.check("#only-diff")
     assert page.locator("#side-by-side tr[data-differs='false']").count() == 0
+
+
+def test_brushing_an_axis_keeps_the_runs_inside_the_range(
+    page: Any, ui: UI, five_run_ids: list[str]
+) -> None:
+    _open(page, ui, five_run_ids)
+    page.select_option("#pc-metric", "metrics.rmse")
+    values = page.evaluate(
+        """() => {
+            const chart = echarts.getInstanceByDom(document.getElementById('parallel-chart'));
+            const option = chart.getOption();
+            const last = option.parallelAxis.length - 1;
+            const axis = chart.getModel().getComponent('parallelAxis', last);
+            const data = option.series[0].data.map(d => d.value[d.value.length - 1]);
+            const sorted = [...data].sort((a, b) => a - b);
+            chart.dispatchAction({type: 'axisAreaSelect', parallelAxisId: axis.id,
+                                  intervals: [[sorted[0] - 1e-9, sorted[1] + 1e-9]]});
+            return sorted;
+        }"""
+    )
+    assert len(values) == 5
+    page.wait_for_function(
+        "() => document.getElementById('parallel-picked').textContent.startsWith('2 of 5')"
+    )
