@@ -55,6 +55,7 @@ Nothing here asserts a time. Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -69,7 +70,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +116,6 @@ class Row:
     ratio: float | None
     target: str = ""
     met: bool | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------------------ services
@@ -484,7 +484,7 @@ def case_search(servers: dict[str, Server], args: argparse.Namespace) -> list[Ro
     import modelpack.tracking
 
     ids, per_run = fill(servers, args.runs, args.api_runs)
-    clients = {
+    clients: dict[str, Any] = {
         "modelpack": modelpack.tracking.MlflowClient(tracking_uri=servers["modelpack"].url),
         "MLflow": mlflow.tracking.MlflowClient(tracking_uri=servers["MLflow"].url),
     }
@@ -522,7 +522,7 @@ def case_search(servers: dict[str, Server], args: argparse.Namespace) -> list[Ro
 
 
 # ---------------------------------------------------------------------------- case: model
-def case_model(servers: dict[str, Server], args: argparse.Namespace, work: Path) -> list[Row]:
+def case_model(servers: dict[str, Server], args: argparse.Namespace) -> list[Row]:
     import mlflow
     import sklearn
     from bench_core import build_models
@@ -551,7 +551,8 @@ def case_model(servers: dict[str, Server], args: argparse.Namespace, work: Path)
 
     def theirs(extra: dict[str, Any]) -> float:
         t0 = time.perf_counter()
-        with mlflow.start_run():
+        # MLflow writes "View run ... at ..." lines to stdout: keep them out of the table
+        with contextlib.redirect_stdout(sys.stderr), mlflow.start_run():
             info = mlflow.sklearn.log_model(
                 models.pipeline,
                 name="model",
@@ -827,7 +828,7 @@ def main(argv: list[str] | None = None) -> None:
         runners: dict[str, Callable[[], list[Row]]] = {
             "log": lambda: case_log(servers, args, env, work),
             "search": lambda: case_search(servers, args),
-            "model": lambda: case_model(servers, args, work),
+            "model": lambda: case_model(servers, args),
             "artifact": lambda: case_artifact(servers, args, env, work, s3),
         }
         for case in CASES:
