@@ -28,6 +28,8 @@ PACKAGE = ROOT / "modelpack"
 AREAS: dict[str, list[str]] = {
     "serve": ["serving"],
     "grpc": ["serving/_grpc.py", "serving/proto"],
+    "postgres": ["_store/_postgres_db.py"],
+    "ui": ["ui", "cli/_ui.py"],
     "server": ["server"],
     "batch": ["batch"],
     "spark": ["batch/_spark.py"],
