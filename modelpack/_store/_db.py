@@ -34,6 +34,8 @@ from modelpack.exceptions import StoreError
 __all__ = ["Database", "schema_version_of"]
 
 _BUSY_TIMEOUT_S = 120.0
+#: (pid, real path) of the database files this process has checked and may hold open
+_checked: set[tuple[int, str]] = set()
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -73,7 +75,12 @@ class Database:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not os.path.lexists(self.path):
             _create(self.path)
-        _check_file(self.path)
+        key = (os.getpid(), os.path.realpath(self.path))
+        # the header is read only before this process holds a connection to the file: closing
+        # another handle on it would drop the process's SQLite locks (POSIX locks belong to the
+        # process), letting another process remove the WAL under our open connections
+        _check_file(self.path, read_header=key not in _checked)
+        _checked.add(key)
         try:
             conn = _open(self.path)
         except sqlite3.Error as e:
@@ -149,16 +156,22 @@ def damaged(path: Path, error: BaseException) -> StoreError:
     )
 
 
-def _check_file(path: Path) -> None:
-    """Refuse an existing path that is not a SQLite database, before SQLite reuses it."""
+def _check_file(path: Path, *, read_header: bool) -> None:
+    """Refuse an existing path that is not a SQLite database, before SQLite reuses it.
+
+    Without ``read_header`` only ``stat`` is used, which opens no handle on the file.
+    """
     if path.is_dir():
         raise StoreError(
             f"the store database {path} is a directory; move it away, or point the store URI "
             "at the folder that holds modelpack.db"
         )
     try:
-        with open(path, "rb") as f:
-            header = f.read(len(_SQLITE_HEADER))
+        if read_header:
+            with open(path, "rb") as f:
+                header = f.read(len(_SQLITE_HEADER))
+        else:
+            header = _SQLITE_HEADER if os.stat(path).st_size else b""
     except OSError as e:
         raise StoreError(f"cannot read the store database {path}: {e.strerror or e}") from e
     if not header:
@@ -239,7 +252,7 @@ def schema_version_of(path: Path) -> int:
     """The schema version of the database at ``path``, read without changing it (0: none)."""
     if not os.path.lexists(path):
         return 0
-    _check_file(path)
+    _check_file(path, read_header=(os.getpid(), os.path.realpath(path)) not in _checked)
     try:
         conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
         try:

@@ -59,11 +59,8 @@ def _error(e: BaseException) -> tuple[int, dict[str, Any]]:
     return 500, {"error": f"internal error ({type(e).__name__}); see the server log", "kind": "bug"}
 
 
-#: every store call runs on this one thread. Besides SQLite serializing writes anyway, a new
-#: thread opening its own connection has the store re-read the database file's header with a
-#: plain open()/close(), and closing any descriptor of that file drops the POSIX locks of all
-#: the process's SQLite connections: another process may then delete the WAL under us and
-#: later commits vanish. One thread means one connection, opened before any lock is held.
+#: every store call runs on this one thread: SQLite serializes writes anyway, and one thread
+#: keeps the UI to one store connection instead of one per request thread.
 _STORE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelpack-ui-store")
 
 
