@@ -7,7 +7,6 @@ applies the bundled preprocessor; and calls the model. Public as ``modelpack.pyf
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,10 +22,9 @@ if TYPE_CHECKING:
     from modelpack._manifest import Manifest
     from modelpack.flavors import Predictor
 
-__all__ = ["PREDICT_METHOD_ENV", "PyFuncModel"]
+__all__ = ["PyFuncModel"]
 
 #: the environment variable naming the method every model loaded in the process runs by default
-PREDICT_METHOD_ENV = "MODELPACK_PREDICT_METHOD"
 
 
 class PyFuncModel:
@@ -66,12 +64,6 @@ class PyFuncModel:
         # A signature that declares a parameter named predict_method keeps it for the model.
         self._dispatch = not any(p.name == PARAM for p in self._params)
         self._default_method: str | None = None
-        # Set by `modelpack serve --predict-method` for its workers (and usable by any tool
-        # that loads models it does not call itself, as MODELPACK_ALLOW_PICKLE is). It holds
-        # for every model built in the process, including the one a save predicts the input
-        # example with, so it is meant for processes that only load and serve.
-        if os.environ.get(PREDICT_METHOD_ENV):
-            self.default_predict_method = os.environ[PREDICT_METHOD_ENV]
 
     # ------------------------------------------------------------------ introspection
     @property
@@ -105,8 +97,7 @@ class PyFuncModel:
     def default_predict_method(self) -> str | None:
         """The method ``predict`` runs when the call names none (None: the model's own).
 
-        Starts as ``MODELPACK_PREDICT_METHOD`` when that is set (loading a model that lacks it
-        fails with a SchemaError naming the methods it has).
+        Setting a method the model lacks is a SchemaError naming the methods it has.
         """
         return self._default_method
 

@@ -239,7 +239,7 @@ def test_a_signature_that_declares_predict_method_keeps_it_for_the_model(
     assert model.predict(frame, params={"predict_method": "anything"}) == ["anything"]
 
 
-def test_default_predict_method(tmp_path: Path, iris: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_predict_method(tmp_path: Path, iris: Any) -> None:
     X, y = iris
     raw = _fit("logistic-3-classes", X, y)
     model = _saved(tmp_path, raw, X)
@@ -255,10 +255,13 @@ def test_default_predict_method(tmp_path: Path, iris: Any, monkeypatch: pytest.M
         model.default_predict_method = "transform"
     path = tmp_path / "regressor"
     modelpack.save_model(_fit("regressor", X, y), path, input_example=X.head())
-    # the environment variable `modelpack serve --predict-method` sets for its workers
-    monkeypatch.setenv("MODELPACK_PREDICT_METHOD", "predict_proba")
-    loaded = modelpack.load_model(tmp_path / "m")
+    # what `modelpack serve --predict-method` does to each model it loads
+    from modelpack.serving._repository import ModelSource, load_source
+
+    loaded = load_source(ModelSource("m", str(tmp_path / "m")), None, "predict_proba").model
     assert loaded.default_predict_method == "predict_proba"
     np.testing.assert_allclose(loaded.predict(rows).to_numpy(), raw.predict_proba(rows), rtol=1e-12)
+    # nothing leaks into other loads in the process
+    assert modelpack.load_model(tmp_path / "m").default_predict_method is None
     with pytest.raises(SchemaError, match="it has predict$"):
-        modelpack.load_model(path)
+        load_source(ModelSource("r", str(path)), None, "predict_proba")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
@@ -196,11 +195,8 @@ def _serve(args: argparse.Namespace) -> int:
         watch_interval=args.watch_interval,
         model_repository=args.model_repository,
         grpc_address=_grpc_address(args.host, args.grpc_port),
+        predict_method=args.predict_method,
     )
-    if args.predict_method:  # read by every worker's loaded model (PyFuncModel)
-        from modelpack._pyfunc_model import PREDICT_METHOD_ENV
-
-        os.environ[PREDICT_METHOD_ENV] = args.predict_method
     # A busy port or a bad address is an OSError naming it; main() prints it as one line.
     serve_models(sources, config, host=args.host, port=args.port, workers=args.workers)
     return 0

@@ -79,6 +79,8 @@ class AppConfig:
     model_repository: str | None = None
     #: host:port of the gRPC Open Inference Protocol server beside this app (None: none)
     grpc_address: str | None = None
+    #: the method a request runs when its params name no predict_method (None: the model's own)
+    predict_method: str | None = None
 
 
 def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
@@ -549,7 +551,9 @@ class ScoringApp:
         previous, entry.state = entry.state, "LOADING"
         started = time.perf_counter()
         try:
-            served = await asyncio.get_running_loop().run_in_executor(None, load_source, source)
+            served = await asyncio.get_running_loop().run_in_executor(
+                None, load_source, source, None, self.config.predict_method
+            )
         except Exception as e:
             entry.state = previous if entry.served is not None else "UNAVAILABLE"
             why = f"{type(e).__name__}: {e}"

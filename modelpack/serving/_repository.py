@@ -249,9 +249,13 @@ def current_version(source: ModelSource) -> str | None:
     return str(model_version_for(get_store(), parsed).version)
 
 
-def load_source(source: ModelSource, version: str | None = None) -> Served:
+def load_source(
+    source: ModelSource, version: str | None = None, predict_method: str | None = None
+) -> Served:
     """Load ``source`` (blocking). For a moving ``models:/`` URI, ``version`` (or the one it
-    points at now) is loaded by number, so the version recorded is the one loaded."""
+    points at now) is loaded by number, so the version recorded is the one loaded.
+    ``predict_method`` becomes the model's default method (a model lacking it fails to load,
+    naming the methods it has)."""
     from modelpack._api import load_model
     from modelpack._uri import parse_uri
 
@@ -262,6 +266,8 @@ def load_source(source: ModelSource, version: str | None = None) -> Served:
         uri = f"models:/{parsed.name}/{version}"
     before = resident_bytes()
     model = load_model(uri)
+    if predict_method:
+        model.default_predict_method = predict_method
     after = resident_bytes()
     memory = max(0, after - before) if before is not None and after is not None else None
     return Served(model, version=version, uri=uri, memory=memory)

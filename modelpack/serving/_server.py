@@ -74,7 +74,7 @@ def load_app(sources: list[ModelSource], config: AppConfig) -> ScoringApp:
     table = ModelTable(default=config.default_model, directory=config.model_repository)
     for source in sources:
         started = time.perf_counter()
-        served = load_source(source)
+        served = load_source(source, predict_method=config.predict_method)
         table.add(source, served)
         version = f" version {served.version}" if served.version else ""
         log.info("loaded %r%s from %s in %.2f s", source.name, version, source.uri,

@@ -92,7 +92,9 @@ class Watcher:
         started = time.perf_counter()
         entry.state = "LOADING"
         try:
-            served = await loop.run_in_executor(None, load_source, entry.source, version)
+            served = await loop.run_in_executor(
+                None, load_source, entry.source, version, self.app.config.predict_method
+            )
         except Exception as e:
             self._failed(entry, version, f"{type(e).__name__}: {e}")
             return
