@@ -13,20 +13,20 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from modelpack._storage import ArtifactStorage, join, resolve_location, storage_for
-from modelpack._store._artifacts import artifact_parts
 from modelpack._store._base import Store
-from modelpack._store._entities import FileInfo, LoggedModel, ModelVersion, NewVersion
+from modelpack._store._entities import LoggedModel, ModelVersion, NewVersion
 from modelpack._store._sql_runs import SqlRuns
 from modelpack._store._sql_versions import SqlVersions
-from modelpack.exceptions import ModelNotFoundError, StoreError
+from modelpack._store._storage_artifacts import StorageArtifacts
+from modelpack.exceptions import StoreError
 
 __all__ = ["RemoteArtifacts"]
 
 
-class RemoteArtifacts(SqlRuns, SqlVersions, Store):
+class RemoteArtifacts(StorageArtifacts, SqlRuns, SqlVersions, Store):
     """Run artifacts and registered models under a remote root (see the module doc)."""
 
     #: the remote root URI (``artifact_root`` is the local staging folder)
@@ -48,48 +48,9 @@ class RemoteArtifacts(SqlRuns, SqlVersions, Store):
         """The storage rooted at the run's artifact folder."""
         return storage_for(self.location_uri(self._run_location(run_id)))
 
-    def log_artifact(self, run_id: str, local_path: Path, artifact_path: str | None) -> None:
-        source = Path(local_path)
-        if source.is_dir():
-            raise StoreError(f"{source} is a directory; log a directory with log_artifacts")
-        if not source.is_file():
-            raise FileNotFoundError(f"cannot log {source} as an artifact: no such file")
-        prefix = "/".join(artifact_parts(artifact_path))
-        self.run_storage(run_id).put_file(source, join(prefix, source.name))
-
-    def log_artifacts(self, run_id: str, local_dir: Path, artifact_path: str | None) -> None:
-        source = Path(local_dir)
-        if not source.is_dir():
-            raise FileNotFoundError(f"cannot log {source} as artifacts: no such directory")
-        self.run_storage(run_id).put_dir(source, "/".join(artifact_parts(artifact_path)))
-
-    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
-        infos = self.run_storage(run_id).list("/".join(artifact_parts(path)))
-        return [FileInfo(i.path, i.is_dir, i.file_size) for i in infos]
-
-    def download_artifacts(self, run_id: str, path: str, dst_path: Path) -> Path:
-        rel = "/".join(artifact_parts(path))
-        storage = self.run_storage(run_id)
-        dst = Path(dst_path)
-        dst.mkdir(parents=True, exist_ok=True)
-        if rel and not storage.list(rel):  # a file, or nothing
-            target = dst / PurePosixPath(rel).name
-            if not storage.exists(rel):
-                raise ModelNotFoundError(
-                    f"run {run_id} has no artifact at {path!r}", uri=f"runs:/{run_id}/{rel}"
-                )
-            storage.get_file(rel, target)
-            return target.absolute()
-        target = dst / PurePosixPath(rel).name if rel else dst
-        try:
-            return storage.get_dir(rel, target).absolute()
-        except ModelNotFoundError:
-            target.mkdir(parents=True, exist_ok=True)  # an empty run
-            return target.absolute()
-
     def record_logged_model(self, model: LoggedModel) -> None:
         """Upload the staged model, then record it (a model under that name is refused
-        before anything is uploaded over it)."""
+        before anything is uploaded over it). The artifact methods are StorageArtifacts'."""
         staged = self.run_artifact_dir(model.run_id).joinpath(*model.artifact_path.split("/"))
         try:
             taken = (
@@ -105,7 +66,7 @@ class RemoteArtifacts(SqlRuns, SqlVersions, Store):
                     f"run {model.run_id} already has a model at {model.artifact_path!r}; "
                     "log it under another name"
                 )
-            self.run_storage(model.run_id).put_dir(staged, model.artifact_path)
+            self.publish_model(model)  # uploads (MLmodel last) and empties the staging folder
             super().record_logged_model(model)
         finally:
             shutil.rmtree(staged, ignore_errors=True)

@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from modelpack._storage import ArtifactStorage, clean_path, join
 from modelpack._store._base import RunStore
 from modelpack._store._entities import FileInfo, LoggedModel
-from modelpack.exceptions import ModelExistsError, ModelNotFoundError
+from modelpack.exceptions import ModelExistsError, ModelNotFoundError, StoreError
 
 __all__ = ["StorageArtifacts"]
 
@@ -35,6 +35,8 @@ class StorageArtifacts(RunStore):
 
     def log_artifact(self, run_id: str, local_path: Path, artifact_path: str | None) -> None:
         source = Path(local_path)
+        if source.is_dir():
+            raise StoreError(f"{source} is a directory; log a directory with log_artifacts")
         if not source.is_file():
             raise FileNotFoundError(f"cannot log {source} as an artifact: no such file")
         self.run_storage(run_id).put_file(source, join(clean_path(artifact_path), source.name))
@@ -53,16 +55,21 @@ class StorageArtifacts(RunStore):
         rel = clean_path(path)
         storage = self.run_storage(run_id)
         dst = Path(dst_path)
-        if rel and not storage.list(rel):
+        dst.mkdir(parents=True, exist_ok=True)
+        if rel and not storage.list(rel):  # a file, or nothing
             target = dst / PurePosixPath(rel).name
-            storage.get_file(rel, target)  # a file (or ModelNotFoundError)
-            return target
+            if not storage.exists(rel):
+                raise ModelNotFoundError(
+                    f"run {run_id} has no artifact at {path!r}", uri=f"runs:/{run_id}/{rel}"
+                )
+            storage.get_file(rel, target)
+            return target.absolute()
         target = dst / PurePosixPath(rel).name if rel else dst
         try:
-            return storage.get_dir(rel, target)
+            return storage.get_dir(rel, target).absolute()
         except ModelNotFoundError:
             target.mkdir(parents=True, exist_ok=True)  # a run without artifacts
-            return target
+            return target.absolute()
 
     def run_artifact_dir(self, run_id: str) -> Path:
         """A local staging folder: ``log_model`` saves here, and :meth:`publish_model`

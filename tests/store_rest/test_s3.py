@@ -113,12 +113,6 @@ def test_unreachable_s3_stops_the_server_start(s3: Any, tmp_path: Path) -> None:
     assert "some-bucket" in str(caught.value) and endpoint in str(caught.value)
 
 
-@pytest.mark.xfail(
-    reason="needs SqlExperiments.location_uri / SqlRegistry.location_uri (_sql_experiments.py, "
-    "_sql_registry.py; the PostgreSQL engineer's) to keep a recorded s3:// location through "
-    "modelpack._storage.resolve_location instead of joining it onto the local root",
-    strict=False,
-)
 def test_the_servers_sqlite_store_opened_directly_loads_from_s3(
     s3_server: tuple[Server, str], s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
