@@ -19,7 +19,7 @@ from pathlib import Path
 
 from modelpack.exceptions import IntegrityError
 
-__all__ = ["copy_model_tree", "kind_of", "not_regular_error"]
+__all__ = ["copy_model_tree", "kind_of", "not_regular_error", "regular_entries"]
 
 _CHUNK = 1 << 20
 
@@ -76,7 +76,9 @@ def _copy_file(source: Path, dest: Path, root: Path, action: str) -> None:
     os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
-def _entries(root: Path, skip: Sequence[str], action: str) -> list[tuple[Path, bool]]:
+def regular_entries(
+    root: Path, *, action: str, skip: Sequence[str] = ()
+) -> list[tuple[Path, bool]]:
     """Every folder and file under ``root`` (folders before their contents), refusing the
     first entry that is neither; nothing is copied before the whole tree has passed."""
     found: list[tuple[Path, bool]] = []
@@ -132,7 +134,7 @@ def copy_model_tree(
     """
     root = Path(os.path.realpath(source))
     out = Path(dest)
-    entries = _entries(root, skip, action)
+    entries = regular_entries(root, action=action, skip=skip)
     out.mkdir(parents=merge, exist_ok=merge)
     for path, is_dir in entries:
         target = out / path.relative_to(root)

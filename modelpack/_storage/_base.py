@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from modelpack._manifest import MLMODEL_FILE
+from modelpack._safe_copy import regular_entries
 from modelpack.exceptions import ModelNotFoundError, StoreError
 
 __all__ = ["TMP_PREFIX", "ArtifactStorage", "FileInfo", "clean_path", "join", "local_files"]
@@ -63,14 +64,16 @@ def local_files(local_dir: Path) -> list[tuple[Path, str]]:
     """Every file under ``local_dir`` with its relative POSIX path, ``MLmodel`` at the top last.
 
     Putting the top ``MLmodel`` last is the completion marker of a model upload: a reader
-    that finds it finds every other file too (see :meth:`ArtifactStorage.put_dir`).
+    that finds it finds every other file too (see :meth:`ArtifactStorage.put_dir`). A link,
+    FIFO or device in the folder is an IntegrityError naming it: an upload never follows a
+    link out of the folder.
     """
-    found: list[tuple[Path, str]] = []
-    for root, dirs, names in os.walk(local_dir):
-        dirs.sort()
-        for name in sorted(names):
-            path = Path(root, name)
-            found.append((path, path.relative_to(local_dir).as_posix()))
+    root = Path(local_dir)
+    found = [
+        (path, path.relative_to(root).as_posix())
+        for path, is_dir in regular_entries(root, action="upload")
+        if not is_dir
+    ]
     found.sort(key=lambda item: item[1] == MLMODEL_FILE)  # stable: the rest keep their order
     return found
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import unquote, urlparse
 
+from modelpack._safe_copy import copy_model_tree
 from modelpack._storage._base import TMP_PREFIX, ArtifactStorage, FileInfo, clean_path, join
 from modelpack.exceptions import StoreError
 
@@ -89,7 +90,7 @@ class LocalStorage(ArtifactStorage):
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = _tmp_beside(target)
         try:
-            shutil.copytree(source, tmp)
+            copy_model_tree(source, tmp, action="upload")
             os.rename(tmp, target)
         except OSError:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from modelpack._storage import ArtifactStorage, FileInfo, LocalStorage
-from modelpack.exceptions import ModelNotFoundError, StoreError
+from modelpack.exceptions import IntegrityError, ModelNotFoundError, StoreError
 
 
 def _tree(root: Path, files: dict[str, bytes]) -> Path:
@@ -191,8 +191,8 @@ def test_mlmodel_is_written_last(storage: ArtifactStorage, tmp_path: Path) -> No
 def test_local_new_directory_appears_whole(tmp_path: Path) -> None:
     storage = LocalStorage(str(tmp_path / "root"))
     source = _tree(tmp_path / "model", MODEL)
-    (source / "broken").symlink_to(tmp_path / "does-not-exist")  # copying it fails at the end
-    with pytest.raises(OSError):
+    (source / "broken").symlink_to(tmp_path / "does-not-exist")  # a link is refused
+    with pytest.raises(IntegrityError, match="broken"):
         storage.put_dir(source, "model")
     assert not storage.exists("model")
     assert os.listdir(tmp_path / "root") == []  # no temporary folder left behind
