@@ -2,9 +2,9 @@
 
 The runs and registry APIs (``modelpack.start_run``, ``modelpack.register_model``, URI
 resolution in ``modelpack._uri``, the CLI) only ever call the methods below, so a backend
-plugs in without any of them changing. Today's backend is ``SqliteStore`` (``_sqlite``: one
-SQLite file and a folder on the local disk); a SQL server or a tracking server spoken to over
-HTTP would be further implementations. What every implementation promises:
+plugs in without any of them changing. The backends: one SQL implementation (``_sql_*``) on
+SQLite (``_sqlite``) and PostgreSQL (``_postgres``), and a tracking server spoken to over HTTP
+(``_rest``). What every implementation promises:
 
 - Entities in and out are the frozen dataclasses of ``_entities`` (snapshots), never the
   backend's own rows, connections or cursors. Timestamps are milliseconds since the epoch.
@@ -13,8 +13,9 @@ HTTP would be further implementations. What every implementation promises:
   saying how to fix it.
 - ``create_model_version`` numbers versions 1, 2, 3, ... with no gaps and no reuse, also when
   several processes register at once; every write is atomic.
-- Model files live under ``artifact_root`` on the local disk: runs' artifacts in
-  ``run_artifact_dir``, and versions' ``storage_location`` resolved against it.
+- ``artifact_root`` is a local folder: the artifacts themselves for a local store, a staging
+  folder (``run_artifact_dir``, where ``log_model`` saves before the upload) for a store whose
+  artifacts live in object storage or behind a server.
 - A store may be used from several threads and survives ``fork`` (no connection is shared
   with a child process); ``close`` releases what the calling thread holds.
 """
