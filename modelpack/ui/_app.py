@@ -31,29 +31,12 @@ _HEADERS = [
 
 
 def read_token_file(path: str | os.PathLike[str]) -> tuple[list[str], list[str]]:
-    """The write tokens and the read-only ones of a token file (the team server's format:
-    one token a line, ``ro:<token>`` for a read-only one, ``#`` comments)."""
-    from modelpack.exceptions import StoreError
+    """The write tokens and the read-only ones of a token file, read as the team server reads
+    its ``--auth-token-file`` (one token a line, ``ro:<token>`` for a read-only one)."""
+    from modelpack.server._auth import Tokens
 
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as e:
-        raise StoreError(f"cannot read the token file {os.fspath(path)!r}: {e}") from e
-    write, read = [], []
-    for line in lines:
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        if text.startswith("ro:"):
-            read.append(text[3:].strip())
-        else:
-            write.append(text)
-    if not write and not read:
-        raise StoreError(
-            f"the token file {os.fspath(path)!r} holds no token: write one on a line "
-            "(prefix a read-only one with 'ro:')"
-        )
-    return write, read
+    tokens = Tokens.load(path)
+    return [t.decode() for t in tokens.write], [t.decode() for t in tokens.read]
 
 
 class _SafetyHeaders:
