@@ -68,6 +68,13 @@ class _Connection:
     def __init__(self, db: PostgresDatabase) -> None:
         self._db = db
         self._raw: psycopg.Connection[Any] | None = None
+        self._pid = os.getpid()
+
+    def __del__(self) -> None:
+        # a thread that ended or a store let go: close its connection rather than leave it to
+        # the collector; never in a forked child, whose socket is the parent's
+        if self._pid == os.getpid():
+            self.drop()
 
     def _live(self) -> psycopg.Connection[Any]:
         raw = self._raw

@@ -35,18 +35,9 @@ class RemoteArtifacts(StorageArtifacts, SqlRuns, SqlVersions, Store):
     def location_uri(self, location: str) -> str:
         return resolve_location(self.artifact_base, location)
 
-    def _run_location(self, run_id: str) -> str:
-        conn = self.db.connection()
-        row = conn.execute(
-            "SELECT artifact_location FROM runs WHERE run_id = ?", (run_id,)
-        ).fetchone()
-        if row is None:
-            raise self._run_not_found(conn, run_id)
-        return str(row[0])
-
     def run_storage(self, run_id: str) -> ArtifactStorage:
         """The storage rooted at the run's artifact folder."""
-        return storage_for(self.location_uri(self._run_location(run_id)))
+        return storage_for(self.location_uri(self.run_location(run_id)))
 
     def record_logged_model(self, model: LoggedModel) -> None:
         """Upload the staged model, then record it (a model under that name is refused
@@ -84,7 +75,7 @@ class RemoteArtifacts(StorageArtifacts, SqlRuns, SqlVersions, Store):
         if source.startswith("runs:"):
             parsed = parse_uri(source)
             assert parsed.run_id is not None
-            return join(self._run_location(parsed.run_id), parsed.path or "")
+            return join(self.run_location(parsed.run_id), parsed.path or "")
         if source.startswith("models:"):
             return model_version_for(self, parse_uri(source)).storage_location
         staged = self.artifact_root / new.storage_location

@@ -267,14 +267,18 @@ class SqlRuns(SqlExperiments, LocalArtifacts):
         return [Metric(k, metric_from_db(v), t, s) for k, v, t, s in rows]
 
     # ------------------------------------------------------------------ artifacts, models
-    def run_artifact_dir(self, run_id: str) -> Path:
+    def run_location(self, run_id: str) -> str:
+        """The run's artifact location as recorded (relative to the artifact root, or a URI)."""
         conn = self.db.connection()
         row = conn.execute(
             "SELECT artifact_location FROM runs WHERE run_id = ?", (run_id,)
         ).fetchone()
         if row is None:
             raise self._run_not_found(conn, run_id)
-        return self.artifact_root / row[0]
+        return str(row[0])
+
+    def run_artifact_dir(self, run_id: str) -> Path:
+        return self.artifact_root / self.run_location(run_id)
 
     def record_logged_model(self, model: LoggedModel) -> None:
         with self.db.write() as conn:
