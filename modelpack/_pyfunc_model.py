@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 
 __all__ = ["PyFuncModel"]
 
-#: the environment variable naming the method every model loaded in the process runs by default
-
 
 class PyFuncModel:
     """A loaded model with one ``predict`` for every flavor.
@@ -130,6 +128,8 @@ class PyFuncModel:
         input does not match the signature, or naming the methods the model has when asked
         for one it lacks.
         """
+        if params is not None and not isinstance(params, Mapping):
+            raise _params_not_mapping(params)
         method = self._default_method
         if params and self._dispatch and PARAM in params:
             params = dict(params)
@@ -188,20 +188,29 @@ class PyFuncModel:
             warn(f"ignoring input column(s) not in the model's signature: {', '.join(dropped)}")
 
     def _resolve_params(self, params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if params is not None and not isinstance(params, Mapping):
+            raise _params_not_mapping(params)
         if not self._params:
             if params:
                 raise SchemaError(
-                    f"this model declares no inference parameters, got {', '.join(params)}"
+                    f"this model declares no inference parameters, got {', '.join(map(str, params))}"
                 )
             return None
         known = {p.name: p for p in self._params}
         unknown = set(params or ()) - set(known)
         if unknown:
             raise SchemaError(
-                f"unknown parameter(s) {', '.join(sorted(unknown))}; the model accepts "
+                f"unknown parameter(s) {', '.join(sorted(map(str, unknown)))}; the model accepts "
                 f"{', '.join(known)}"
             )
         return {name: (params or {}).get(name, spec.default) for name, spec in known.items()}
+
+
+def _params_not_mapping(params: object) -> SchemaError:
+    return SchemaError(
+        f"params must be a mapping of parameter names to values, such as "
+        f"{{'factor': 2.0}}; got {type(params).__name__} {params!r:.80}"
+    )
 
 
 def _passthrough(data: Any, kind: str) -> bool:
