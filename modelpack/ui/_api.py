@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from modelpack._store import FilterError, RegistryValueError, Store
 from modelpack.exceptions import ModelpackError, StoreUnavailableError
 from modelpack.ui import _registry_api, _runs_api
-from modelpack.ui._artifacts import fetch_artifact, list_artifacts
+from modelpack.ui._artifacts import ArtifactReader, fetch_artifact, list_artifacts
 from modelpack.ui._security import COOKIE, Access, WriteRefused, check_same_origin
 
 if TYPE_CHECKING:
@@ -179,7 +179,7 @@ def _session_routes(access: Access) -> list[Any]:
     ]
 
 
-def _artifact_routes(get_store: GetStore, access: Access) -> list[Any]:
+def _artifact_routes(get_store: GetStore, access: Access, reader: ArtifactReader) -> list[Any]:
     from starlette.background import BackgroundTask
     from starlette.responses import FileResponse
     from starlette.routing import Route
@@ -189,7 +189,7 @@ def _artifact_routes(get_store: GetStore, access: Access) -> list[Any]:
             return refused
         run_id = request.path_params["run_id"]
         path = request.query_params.get("path") or None
-        return await _call(lambda: list_artifacts(get_store(), run_id, path))
+        return await _call(lambda: list_artifacts(get_store(), run_id, path, reader=reader))
 
     async def file(request: Request) -> Response:
         if (refused := _refused(access, request)) is not None:
@@ -199,7 +199,7 @@ def _artifact_routes(get_store: GetStore, access: Access) -> list[Any]:
         preview = request.query_params.get("download") != "1"
         try:
             found = await in_store_thread(
-                lambda: fetch_artifact(get_store(), run_id, path, preview=preview)
+                lambda: fetch_artifact(get_store(), run_id, path, preview=preview, reader=reader)
             )
         except Exception as e:
             status, error = _error(e)
@@ -218,8 +218,10 @@ def _artifact_routes(get_store: GetStore, access: Access) -> list[Any]:
     ]
 
 
-def api_routes(get_store: GetStore, access: Access) -> list[Any]:
-    """Every ``/ui/api`` route of the UI."""
+def api_routes(
+    get_store: GetStore, access: Access, reader: ArtifactReader | None = None
+) -> list[Any]:
+    """Every ``/ui/api`` route of the UI; ``reader`` says where run artifacts are read."""
     from starlette.routing import Route
 
     readers: dict[str, Reader] = {
@@ -244,7 +246,7 @@ def api_routes(get_store: GetStore, access: Access) -> list[Any]:
         return await _call(lambda: _runs_api.run_detail(get_store(), run_id))
 
     routes.append(Route("/ui/api/runs/{run_id}", run, methods=["GET"]))
-    routes += _artifact_routes(get_store, access)
+    routes += _artifact_routes(get_store, access, reader or ArtifactReader())
     for name, action in _registry_api.ACTIONS.items():
         routes.append(
             Route(f"/ui/api/actions/{name}", _writer(get_store, access, action), methods=["POST"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,10 +11,14 @@ from typing import Any
 from modelpack._optional import require
 from modelpack._store import Store, get_store, get_store_uri
 from modelpack.ui._api import api_routes
+from modelpack.ui._artifacts import ArtifactReader
 from modelpack.ui._pages import page_routes
 from modelpack.ui._security import Access
 
 __all__ = ["create_app", "read_token_file"]
+
+#: where ``modelpack server`` hands its worker processes their configuration
+_SERVER_CONFIG_ENV = "MODELPACK_SERVER_CONFIG"
 
 _STATIC = Path(__file__).parent / "static"
 #: scripts only from the UI itself; ECharts sets inline styles, so styles may be inline
@@ -37,6 +42,22 @@ def read_token_file(path: str | os.PathLike[str]) -> tuple[list[str], list[str]]
 
     tokens = Tokens.load(path)
     return [t.decode() for t in tokens.write], [t.decode() for t in tokens.read]
+
+
+def _server_destination(store_uri: str) -> str | None:
+    """The artifacts destination of the ``modelpack server`` process this UI runs in, when it
+    serves the same store (read from the configuration the server gives its workers)."""
+    text = os.environ.get(_SERVER_CONFIG_ENV)
+    if not text:
+        return None
+    try:
+        config = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(config, dict) or config.get("backend_store_uri") != store_uri:
+        return None
+    destination = config.get("artifacts_destination")
+    return destination if isinstance(destination, str) and destination else None
 
 
 class _SafetyHeaders:
@@ -64,6 +85,7 @@ def create_app(
     token: str | Sequence[str] | None = None,
     read_tokens: Sequence[str] = (),
     private: bool = False,
+    artifacts_destination: str | None = None,
 ) -> Any:
     """The UI as an ASGI application (Starlette) over the store ``store_uri``.
 
@@ -80,6 +102,11 @@ def create_app(
     private : bool
         Reading needs a token too (signed in, or as a bearer token); the pages themselves
         hold no data and stay reachable, showing the sign-in box.
+    artifacts_destination : str, optional
+        The team server's ``--artifacts-destination`` when the UI is served by
+        ``modelpack server``: run artifacts logged through the server's proxy are read
+        there. None reads the store's own artifacts, or, inside a ``modelpack server``
+        process over the same store, that server's destination.
     """
     require("starlette", "ui", purpose="the web UI")
     require("orjson", "ui", purpose="the web UI")
@@ -97,6 +124,9 @@ def create_app(
     writers = (token,) if isinstance(token, str) else tuple(token or ())
     if private and not (writers or read_tokens):
         raise ValueError("a private UI needs at least one token")
-    routes += api_routes(store, Access(writers, tuple(read_tokens), private))
+    if artifacts_destination is None:
+        artifacts_destination = _server_destination(uri)
+    reader = ArtifactReader(artifacts_destination)
+    routes += api_routes(store, Access(writers, tuple(read_tokens), private), reader)
     routes.append(Mount("/ui/static", app=StaticFiles(directory=_STATIC), name="static"))
     return Starlette(routes=routes, middleware=[Middleware(_SafetyHeaders)])
