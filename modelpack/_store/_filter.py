@@ -217,10 +217,19 @@ class _Parser:
         return self.value_list() if op in ("IN", "NOT IN") else [self.value()]
 
 
-def _condition(
-    target: _Target, entity: str, key: str, op: str, values: list[_Token]
-) -> tuple[str, list[Any]]:
-    """One condition as SQL on the row, and its bound parameters."""
+@dataclass(frozen=True)
+class _Term:
+    """One parsed condition of a filter: ``metrics.rmse < 7``."""
+
+    entity: str
+    key: str
+    op: str
+    values: tuple[_Token, ...]
+
+
+def _arguments(target: _Target, term: _Term) -> list[Any]:
+    """The term's values as bound parameters, once the operator and value kinds are checked."""
+    entity, key, op, values = term.entity, term.key, term.op, term.values
     numeric = entity == "metrics" or (entity == "attributes" and key in target.number_attrs)
     allowed: tuple[str, ...] = _NUMERIC_OPS if numeric else _TEXT_OPS
     if entity in ("params", "tags"):
@@ -235,16 +244,21 @@ def _condition(
                 "an unquoted number" if numeric else f"a quoted string: {label} {op} '{value.text}'"
             )
             raise FilterError(f"{label} compares with {hint}, got {value.text}")
-    args: list[Any] = [float(v.text) if numeric else _unquote(v) for v in values]
-    if entity == "attributes":
-        column = target.text_attrs.get(key) or target.number_attrs[key]
-        return _compare(column, op, args)
-    table, link = target.tables[entity]
+    return [float(v.text) if numeric else _unquote(v) for v in values]
+
+
+def _condition(target: _Target, term: _Term) -> tuple[str, list[Any]]:
+    """One condition as SQL on the row, and its bound parameters."""
+    args = _arguments(target, term)
+    if term.entity == "attributes":
+        column = target.text_attrs.get(term.key) or target.number_attrs[term.key]
+        return _compare(column, term.op, args)
+    table, link = target.tables[term.entity]
     exists = f"EXISTS (SELECT 1 FROM {table} x WHERE x.{link} = {target.row_id} AND x.key = ?"
-    if op in _NULL_OPS:
-        return f"{'NOT ' if op == 'IS NULL' else ''}{exists})", [key]
-    sql, params = _compare("x.value", op, args)
-    return f"{exists} AND {sql})", [key, *params]
+    if term.op in _NULL_OPS:
+        return f"{'NOT ' if term.op == 'IS NULL' else ''}{exists})", [term.key]
+    sql, params = _compare("x.value", term.op, args)
+    return f"{exists} AND {sql})", [term.key, *params]
 
 
 def _compare(column: str, op: str, args: list[Any]) -> tuple[str, list[Any]]:
@@ -256,27 +270,38 @@ def _compare(column: str, op: str, args: list[Any]) -> tuple[str, list[Any]]:
     return f"{column} {op} ?", args
 
 
-def _compile(text: str | None, target: _Target) -> tuple[str, list[Any]]:
+def _terms(text: str | None, target: _Target) -> list[_Term]:
+    """The conditions of a filter, parsed (none for an empty filter)."""
     if text is None or not text.strip():
-        return "1 = 1", []
+        return []
     parser = _Parser(text, target.grammar)
-    clauses: list[str] = []
-    params: list[Any] = []
+    terms: list[_Term] = []
     while True:
         key = parser.next("a key such as metrics.rmse")
         if key.kind != "key":
             raise FilterError(f"expected a key, got {key.text!r}; {target.grammar}")
         entity, name = _split_key(key.text, target, where=f"filter {text!r}")
         op = parser.operator()
-        sql, args = _condition(target, entity, name, op, parser.values_for(op))
-        clauses.append(sql)
-        params.extend(args)
+        terms.append(_Term(entity, name, op, tuple(parser.values_for(op))))
         if parser.pos == len(parser.tokens):
-            return " AND ".join(clauses), params
+            return terms
         joiner = parser.next("and").text.upper()
         if joiner != "AND":
             extra = " (OR is not supported: run two searches)" if joiner == "OR" else ""
             raise FilterError(f"expected 'and' between conditions, got {joiner!r}{extra}")
+
+
+def _compile(text: str | None, target: _Target) -> tuple[str, list[Any]]:
+    terms = _terms(text, target)
+    if not terms:
+        return "1 = 1", []
+    clauses: list[str] = []
+    params: list[Any] = []
+    for term in terms:
+        sql, args = _condition(target, term)
+        clauses.append(sql)
+        params.extend(args)
+    return " AND ".join(clauses), params
 
 
 def _order_terms(items: list[str] | None, target: _Target) -> list[tuple[str, str, str]]:
@@ -296,26 +321,58 @@ def compile_filter(text: str | None) -> tuple[str, list[Any]]:
     return _compile(text, _RUNS)
 
 
-def compile_order_by(items: list[str] | None) -> tuple[str, list[Any], str]:
+def compile_order_by(
+    items: list[str] | None, *, filter_string: str | None = None
+) -> tuple[str, list[Any], str]:
     """Compile run order-by terms to ``(joins, join parameters, ORDER BY expression)``.
 
-    Each metric, param or tag term is one ``LEFT JOIN`` on the run (one index lookup per
-    run); runs missing the key sort last either way, and the newest run breaks ties.
+    Each metric, param or tag term is one join on the run; the newest run, then the run id,
+    break ties. Runs missing the key (or holding NaN, stored as NULL) sort last either way:
+    a ``LEFT JOIN`` and an ``IS NULL`` sort key. When ``filter_string`` (the search's filter)
+    already rules such runs out, because it compares that same key (``metrics.rmse < 5``
+    admits no run without a number for ``rmse``), the term is an inner join carrying the
+    filter's conditions on the key, with no ``IS NULL`` key: the same rows in the same order,
+    and PostgreSQL can walk ``latest_metrics_by_key (key, value)`` in order and stop at the
+    page's end instead of sorting every run of the experiment.
     """
+    required = _required_keys(filter_string)
     joins: list[str] = []
     params: list[Any] = []
     order: list[str] = []
     for n, (entity, key, direction) in enumerate(_order_terms(items, _RUNS)):
         if entity == "attributes":
             expr = _RUNS.text_attrs.get(key) or _RUNS.number_attrs[key]
-        else:
-            table, link = _RUNS.tables[entity]
-            joins.append(f"LEFT JOIN {table} o{n} ON o{n}.{link} = r.run_id AND o{n}.key = ?")
-            params.append(key)
-            expr = f"o{n}.value"
-        order.append(f"{expr} IS NULL, {expr} {direction}")
+            order.append(f"{expr} IS NULL, {expr} {direction}")
+            continue
+        table, link = _RUNS.tables[entity]
+        alias = f"o{n}"
+        on = f"{alias}.{link} = r.run_id AND {alias}.key = ?"
+        params.append(key)
+        terms = required.get((entity, key))
+        if terms is None:
+            joins.append(f"LEFT JOIN {table} {alias} ON {on}")
+            order.append(f"{alias}.value IS NULL, {alias}.value {direction}")
+            continue
+        for term in terms:
+            if term.op not in _NULL_OPS:
+                sql, args = _compare(f"{alias}.value", term.op, _arguments(_RUNS, term))
+                on += f" AND {sql}"
+                params.extend(args)
+        joins.append(f"JOIN {table} {alias} ON {on}")
+        order.append(f"{alias}.value {direction}")
     order.append("r.start_time DESC, r.run_id")
     return " ".join(joins), params, ", ".join(order)
+
+
+def _required_keys(filter_string: str | None) -> dict[tuple[str, str], list[_Term]]:
+    """(entity, key) -> the filter's conditions on it, for each metric, param or tag key the
+    filter admits only runs having a value for: every comparison does (a NaN metric, stored
+    as NULL, fails them all), ``IS NOT NULL`` too; ``IS NULL`` is the one that does not."""
+    required: dict[tuple[str, str], list[_Term]] = {}
+    for term in _terms(filter_string, _RUNS):
+        if term.entity in _RUNS.tables and term.op != "IS NULL":
+            required.setdefault((term.entity, term.key), []).append(term)
+    return required
 
 
 def compile_experiment_filter(text: str | None) -> tuple[str, list[Any]]:
