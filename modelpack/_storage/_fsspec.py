@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from modelpack._optional import require
-from modelpack._storage._base import TMP_PREFIX, ArtifactStorage, FileInfo, clean_path
+from modelpack._storage._base import TMP_PREFIX, ArtifactStorage, FileInfo, Readable, clean_path
 from modelpack.exceptions import MissingDependencyError, StoreError
 
 __all__ = ["PACKAGES", "FsspecStorage"]
@@ -76,11 +76,23 @@ class FsspecStorage(ArtifactStorage):
         self.fs.makedirs(target.rpartition("/")[0] or self._root, exist_ok=True)
         self.fs.put_file(str(source), target)
 
-    def put_stream(self, fileobj: IO[bytes], dest_path: str) -> None:
+    def put_stream(
+        self, fileobj: Readable, dest_path: str, *, size_hint: int | None = None
+    ) -> None:
         target = self._full(dest_path)
         self.fs.makedirs(target.rpartition("/")[0] or self._root, exist_ok=True)
-        with self.fs.open(target, "wb") as out:
+        # Without autocommit the object appears only on commit(), and discard() drops what
+        # was written (an object store aborts its multipart upload): a body that fails
+        # half-way leaves the old file, if any. (fsspec's memory file system, for tests,
+        # ignores autocommit and shows the file as soon as it is opened.)
+        out = self.fs.open(target, "wb", autocommit=False)
+        try:
             shutil.copyfileobj(fileobj, out, _CHUNK)
+            out.close()
+            out.commit()
+        except BaseException:
+            out.discard()
+            raise
 
     def get_file(self, path: str, local: str | os.PathLike[str]) -> None:
         source = self._full(path)

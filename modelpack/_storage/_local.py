@@ -17,7 +17,14 @@ from typing import IO
 from urllib.parse import unquote, urlparse
 
 from modelpack._safe_copy import copy_model_tree
-from modelpack._storage._base import TMP_PREFIX, ArtifactStorage, FileInfo, clean_path, join
+from modelpack._storage._base import (
+    TMP_PREFIX,
+    ArtifactStorage,
+    FileInfo,
+    Readable,
+    clean_path,
+    join,
+)
 from modelpack.exceptions import StoreError
 
 __all__ = ["LocalStorage"]
@@ -73,7 +80,11 @@ class LocalStorage(ArtifactStorage):
             raise FileNotFoundError(f"cannot upload {source}: no such file")
         _replace(self._file_target(dest_path), lambda tmp: shutil.copyfile(source, tmp))
 
-    def put_stream(self, fileobj: IO[bytes], dest_path: str) -> None:
+    def put_stream(
+        self, fileobj: Readable, dest_path: str, *, size_hint: int | None = None
+    ) -> None:
+        # a temporary file beside the target, renamed into place once complete (and removed
+        # if the body fails half-way), so the target is the old file or the whole new one
         def fill(tmp: Path) -> None:
             with open(tmp, "wb") as out:
                 shutil.copyfileobj(fileobj, out, _CHUNK)

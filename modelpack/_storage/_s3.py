@@ -31,12 +31,13 @@ from pathlib import Path
 from typing import IO, Any, NoReturn, cast
 
 from modelpack._optional import require
-from modelpack._storage._base import ArtifactStorage, FileInfo, clean_path, join
+from modelpack._storage._base import ArtifactStorage, FileInfo, Readable, clean_path, join
 from modelpack.exceptions import StoreError
 
 __all__ = ["S3Storage", "endpoint_url"]
 
 _MIB = 1 << 20
+_MAX_PARTS = 10_000  # S3's limit on the parts of one multipart upload
 _ENDPOINT_VARS = ("MODELPACK_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 # what a boto3 session resolves once and keeps: a new session when one of these changes
 _SESSION_VARS = (
@@ -88,6 +89,80 @@ def _client(max_pool: int) -> Any:
         return session.client("s3", endpoint_url=endpoint_url(), config=config)
 
 
+def _read_full(fileobj: Readable, size: int) -> bytes:
+    """Up to ``size`` bytes: fewer only at the end of the stream (``read`` may return less)."""
+    first = fileobj.read(size)
+    if len(first) == size or not first:
+        return first
+    chunks = [first]
+    have = len(first)
+    while have < size and (chunk := fileobj.read(size - have)):
+        chunks.append(chunk)
+        have += len(chunk)
+    return b"".join(chunks)
+
+
+class _StreamedUpload:
+    """One multipart upload fed from a stream: each part is sent while the next is read.
+
+    At most ``parts_in_flight`` parts are held (sending or waiting to be sent), so memory is
+    bounded by that many parts whatever the body's size; reading waits when all are busy.
+    Any failure, the stream's own included, aborts the upload: S3 then has no object from
+    it, and an object already at the key is unchanged.
+    """
+
+    def __init__(self, storage: S3Storage, key: str, upload_id: str) -> None:
+        self.client = storage._client
+        self.bucket = storage.bucket
+        self.key = key
+        self.upload_id = upload_id
+        self.in_flight = storage.stream_parts_in_flight
+
+    def _send(self, number: int, body: bytes) -> dict[str, Any]:
+        answer = self.client.upload_part(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=body
+        )
+        return {"PartNumber": number, "ETag": answer["ETag"]}
+
+    def run(self, first: bytes, rest: Readable, part_size: int) -> None:
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        slots = threading.BoundedSemaphore(self.in_flight)
+        futures: list[Future[dict[str, Any]]] = []
+        pool = ThreadPoolExecutor(self.in_flight, thread_name_prefix="modelpack-s3-part")
+        try:
+            part = first
+            while part:
+                slots.acquire()
+                for done in futures:  # stop reading as soon as a part has failed
+                    error = done.exception() if done.done() else None
+                    if error is not None:
+                        raise error
+                future = pool.submit(self._send, len(futures) + 1, part)
+                future.add_done_callback(lambda _: slots.release())
+                futures.append(future)
+                del part  # the pool holds the only reference: freed once sent
+                part = _read_full(rest, part_size)
+            parts = [future.result() for future in futures]
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=self.key,
+                UploadId=self.upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            pool.shutdown(wait=True)
+            with contextlib.suppress(Exception):  # the first error is the one to report
+                self.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=self.key, UploadId=self.upload_id
+                )
+            raise
+        finally:
+            pool.shutdown(wait=True)
+
+
 def split_s3_uri(uri: str) -> tuple[str, str]:
     """``s3://bucket/a/b`` -> ``("bucket", "a/b")``."""
     rest = uri.partition("://")[2] if "://" in uri else uri
@@ -108,6 +183,9 @@ class S3Storage(ArtifactStorage):
         Files this large or larger go in parts of ``multipart_chunksize`` bytes (both ways).
     max_concurrency : int
         Requests at a time within one transfer, and files at a time in a directory transfer.
+    stream_parts_in_flight : int
+        Parts of a streamed upload (:meth:`put_stream`) held at a time, sending or waiting
+        to be sent; with the part size, the bound on its memory.
     """
 
     def __init__(
@@ -117,8 +195,10 @@ class S3Storage(ArtifactStorage):
         multipart_threshold: int = 16 * _MIB,
         multipart_chunksize: int = 16 * _MIB,
         max_concurrency: int = 8,
+        stream_parts_in_flight: int = 4,
     ) -> None:
         super().__init__(root_uri)
+        self.stream_parts_in_flight = max(1, stream_parts_in_flight)
         self.bucket, self.prefix = split_s3_uri(root_uri)
         # the transfer manager's submission threads (5) make requests too (HEAD before a GET)
         self._client = _client(max_pool=max_concurrency + 6)
@@ -224,9 +304,21 @@ class S3Storage(ArtifactStorage):
             for future in futures:
                 future.result()  # the first failure cancels the rest as the manager exits
 
-    def put_stream(self, fileobj: IO[bytes], dest_path: str) -> None:
-        with self._errors(dest_path), self._manager() as manager:
-            manager.upload(fileobj, self.bucket, self._key(dest_path)).result()
+    def put_stream(
+        self, fileobj: Readable, dest_path: str, *, size_hint: int | None = None
+    ) -> None:
+        part_size = self._config.multipart_chunksize
+        if size_hint is not None and size_hint > part_size * _MAX_PARTS:
+            part_size = -(-size_hint // _MAX_PARTS)  # S3 takes at most 10,000 parts
+        first = _read_full(fileobj, max(part_size, self._config.multipart_threshold))
+        key = self._key(dest_path)
+        with self._errors(dest_path):
+            if len(first) < self._config.multipart_threshold:
+                # under the threshold, so the body has ended: one PUT, as put_file does
+                self._client.put_object(Bucket=self.bucket, Key=key, Body=first)
+                return
+            upload = self._client.create_multipart_upload(Bucket=self.bucket, Key=key)
+            _StreamedUpload(self, key, upload["UploadId"]).run(first, fileobj, part_size)
 
     def delete_prefix(self, prefix: str) -> None:
         key = self._key(prefix)

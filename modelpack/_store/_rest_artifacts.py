@@ -24,6 +24,7 @@ from typing import IO
 from urllib.parse import urlsplit
 
 from modelpack._storage import ArtifactStorage, FileInfo
+from modelpack._storage._base import Readable
 from modelpack._store._rest_http import HttpClient, quote_path
 from modelpack.exceptions import ModelNotFoundError, StoreError
 
@@ -110,7 +111,9 @@ class ProxyStorage(ArtifactStorage):
         with open(local, "rb") as f:
             self._put(f, dest_path, size)
 
-    def put_stream(self, fileobj: IO[bytes], dest_path: str) -> None:
+    def put_stream(
+        self, fileobj: Readable, dest_path: str, *, size_hint: int | None = None
+    ) -> None:
         # spooled to disk first: the length must be known, and a retry must re-send it all
         with tempfile.TemporaryFile() as spool:
             while chunk := fileobj.read(1 << 20):
