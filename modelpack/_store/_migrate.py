@@ -43,7 +43,7 @@ from modelpack._store._entities import (
 )
 from modelpack.exceptions import ModelExistsError, ModelNotFoundError, StoreError
 
-__all__ = ["MIGRATED_FROM", "MIGRATING", "MigrationSummary", "copy_store"]
+__all__ = ["MIGRATED_FROM", "MIGRATING", "MigrationSummary", "check_source", "copy_store"]
 
 #: on a copied run: the source run's id; on a copied version: the source store and version
 MIGRATED_FROM = "modelpack.migrated_from"
@@ -55,6 +55,12 @@ _PAGE = 1000
 #: records that ``n`` more items (runs or versions) are done
 _Advance = Callable[[int], None]
 _METRICS_PER_BATCH = 1000
+#: a server's refusals by error code, as the migration reports them
+_REFUSED = {
+    "UNAUTHENTICATED": "the server answered 401 UNAUTHENTICATED (no credentials it accepts)",
+    "PERMISSION_DENIED": "the server answered 403 PERMISSION_DENIED (these credentials "
+    "may read but not write)",
+}
 
 
 @dataclass
@@ -96,7 +102,28 @@ def copy_store(source: Store, target: Store, *, progress: bool = True) -> Migrat
     if _identity(source) == _identity(target):
         raise StoreError(f"cannot migrate {source.uri!r} into itself: give another target store")
     job = _Migration(source, target, _identity(source)[1])
-    return job.run(progress=progress)
+    try:
+        return job.run(progress=progress)
+    except StoreError as e:
+        refused = _REFUSED.get(str(e.error_code))
+        if refused is None:
+            raise
+        # the HTTP layer's message names the call; say what it means for the migration
+        raise StoreError(f"migration stopped: {refused}. {e}", error_code=e.error_code) from e
+
+
+def check_source(backend: type[Store], uri: str) -> None:
+    """Refuse a source store that is not there (opening it would make an empty one).
+
+    ``backend`` is the class that opens ``uri``. Only stores on the local disk can be checked
+    without opening them; a server or database that is missing fails when it is reached.
+    """
+    where = backend.identify(uri)
+    if isinstance(where, Path) and not where.is_file():
+        raise StoreError(
+            f"the source store {uri} does not exist (no {where}): give the directory or "
+            "sqlite:/// URI of an existing store as --from"
+        )
 
 
 def _identity(store: Store) -> tuple[str, str]:
