@@ -95,8 +95,12 @@ class Database:
         return conn
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction holding the write lock from its start (joins an open one)."""
+    def write(self, *, serial: bool = True) -> Iterator[sqlite3.Connection]:
+        """A write transaction holding the write lock from its start (joins an open one).
+
+        SQLite has one writer at a time anyway: ``serial`` (false for run data, which
+        PostgreSQL writes side by side) changes nothing here.
+        """
         conn = self.connection()
         if conn.in_transaction:
             yield conn

@@ -9,7 +9,10 @@ function its schema defines. What does differ is behind :class:`SqlDatabase`:
 
 - ``write()``: a transaction that holds the store's write lock from its first statement, so
   the check-then-write steps (the next version number, a name not taken yet) are serial on
-  both databases (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped advisory lock);
+  both databases (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped advisory lock).
+  ``write(serial=False)`` is for run data, whose statements need no store-wide order (inserts
+  and upserts keyed by run, checked by their row counts): PostgreSQL then takes no lock, so
+  runs logging at once do not queue behind each other; SQLite is serial either way;
 - ``read()``: a transaction whose SELECTs see one snapshot;
 - ``insert_id()``: the key of a row just inserted (``lastrowid``; ``RETURNING``);
 - ``IntegrityError``: the driver's constraint-violation class.
@@ -64,7 +67,7 @@ class SqlDatabase(Protocol):
 
     def connection(self) -> Connection: ...
 
-    def write(self) -> AbstractContextManager[Connection]: ...
+    def write(self, *, serial: bool = True) -> AbstractContextManager[Connection]: ...
 
     def read(self) -> AbstractContextManager[Connection]: ...
 

@@ -2,11 +2,16 @@
 
 - The store's SQL uses ``?`` placeholders; they become psycopg's ``%s`` here (and a literal
   ``%`` becomes ``%%``), once per statement text.
-- Every write transaction first takes a transaction-scoped advisory lock, the same for the
-  whole database: writes are serial, as ``BEGIN IMMEDIATE`` makes them on SQLite, so the
-  store's check-then-write steps (the next version number, a name not yet taken, a param not
-  yet set) hold under any number of processes and hosts. Reads take no lock and see one
-  snapshot (``REPEATABLE READ READ ONLY``).
+- A serial write transaction (``write()``: the registry, experiments) first takes a
+  transaction-scoped advisory lock, the same for the whole database: those writes are serial,
+  as ``BEGIN IMMEDIATE`` makes them on SQLite, so their check-then-write steps (the next
+  version number, a name not yet taken) hold under any number of processes and hosts. Run data
+  (``write(serial=False)``: params, metrics, tags, a run's creation and end) takes no such
+  lock, so runs logging at once never wait for each other: its statements are safe side by
+  side on their own (inserts and ``ON CONFLICT`` upserts keyed by run; a param's
+  write-once check reads the row its ``ON CONFLICT DO NOTHING`` insert left, after any other
+  writer of that key committed). Reads take no lock and see one snapshot
+  (``REPEATABLE READ READ ONLY``).
 - Connections are per thread and per process. A lost connection (the server restarted, the
   network dropped) is a :class:`~modelpack.exceptions.StoreUnavailableError` and is dropped; the
   next call connects again. A statement that starts no transaction (``BEGIN``, a lone SELECT)
@@ -41,6 +46,9 @@ __all__ = ["PostgresDatabase"]
 
 # advisory lock keys (any two fixed 64-bit numbers; the locks are per database)
 _WRITE_LOCK = 0x6D70_7374_0001
+# a transaction and its lock in one round trip (no parameters: one simple query)
+_BEGIN_SERIAL = f"BEGIN; SELECT pg_advisory_xact_lock({_WRITE_LOCK})"
+_LOCK = f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})"
 _SCHEMA_LOCK = 0x6D70_7374_0002
 _CONNECT_TIMEOUT_S = 10
 
@@ -69,6 +77,8 @@ class _Connection:
         self._db = db
         self._raw: psycopg.Connection[Any] | None = None
         self._pid = os.getpid()
+        #: whether the open write transaction holds the store's write lock
+        self.serial = False
 
     def __del__(self) -> None:
         # a thread that ended or a store let go: close its connection rather than leave it to
@@ -219,16 +229,20 @@ class PostgresDatabase:
 
     # ------------------------------------------------------------------ transactions
     @contextmanager
-    def write(self) -> Iterator[_Connection]:
-        """A write transaction holding the store's write lock from its start (joins an open
-        one)."""
+    def write(self, *, serial: bool = True) -> Iterator[_Connection]:
+        """A write transaction, holding the store's write lock from its start unless
+        ``serial`` is false (run data, see the module doc); joins an open one (taking the lock
+        then if a serial write joins one that has not)."""
         conn = self.connection()
         if conn.in_transaction:
+            if serial and not conn.serial:
+                conn.execute(_LOCK)
+                conn.serial = True
             yield conn
             return
-        conn.execute("BEGIN")
+        conn.execute(_BEGIN_SERIAL if serial else "BEGIN")
+        conn.serial = serial
         try:
-            conn.execute("SELECT pg_advisory_xact_lock(?)", (_WRITE_LOCK,))
             yield conn
         except BaseException:
             conn.rollback()

@@ -62,7 +62,7 @@ class SqlRuns(SqlExperiments, LocalArtifacts):
         run_id = uuid.uuid4().hex
         name = new.run_name or new.tags.get(TAG_RUN_NAME) or random_run_name()
         tags = {**new.tags, TAG_RUN_NAME: name}
-        with self.db.write() as conn:
+        with self.db.write(serial=False) as conn:
             exp_id, location = self._active_experiment(conn, new.experiment_id)
             conn.execute(
                 "INSERT INTO runs (run_id, experiment_id, run_name, status, start_time, "
@@ -80,7 +80,7 @@ class SqlRuns(SqlExperiments, LocalArtifacts):
     ) -> None:
         if status not in RUN_STATUSES:
             raise StoreError(f"unknown run status {status!r}; use one of {', '.join(RUN_STATUSES)}")
-        with self.db.write() as conn:
+        with self.db.write(serial=False) as conn:
             cur = conn.execute(
                 "UPDATE runs SET status = ?, end_time = ?, run_name = COALESCE(?, run_name) "
                 "WHERE run_id = ?",
@@ -96,7 +96,7 @@ class SqlRuns(SqlExperiments, LocalArtifacts):
 
     def _set_run_stage(self, run_id: str, stage: str) -> None:
         """Delete or restore a run (doing it twice is fine, as in MLflow)."""
-        with self.db.write() as conn:
+        with self.db.write(serial=False) as conn:
             cur = conn.execute(
                 "UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE run_id = ?",
                 (stage, now_ms() if stage == LifecycleStage.DELETED else None, run_id),
@@ -225,28 +225,48 @@ class SqlRuns(SqlExperiments, LocalArtifacts):
         metrics: Sequence[Metric] = (),
         tags: Mapping[str, str] = {},
     ) -> None:
-        with self.db.write() as conn:
-            self._check_active(conn, run_id)
+        # few round trips: the first write is guarded by "the run is active" and its row count
+        # tells whether it was (no SELECT first); empty parts send nothing
+        with self.db.write(serial=False) as conn:
+            if metrics:
+                active = self._insert_metrics(conn, run_id, metrics)
+            elif tags:
+                active = _upsert_tags(conn, run_id, tags, guarded=True)
+            else:
+                active = self._is_active(conn, run_id)
+            if not active:
+                raise self._not_active(conn, run_id)
             _insert_params(conn, run_id, params)
-            _insert_metrics(conn, run_id, metrics)
-            conn.executemany(
-                _UPSERT_TAG,
-                [(run_id, k, v) for k, v in tags.items()],
-            )
+            if metrics and tags:
+                _upsert_tags(conn, run_id, tags, guarded=False)
+
+    def _insert_metrics(self, conn: Connection, run_id: str, metrics: Sequence[Metric]) -> bool:
+        """Add the metric values and update each key's latest one, if the run is active.
+
+        Returns whether it was (then all were written; otherwise none).
+        """
+        return _insert_metrics(conn, run_id, metrics)
+
+    def _is_active(self, conn: Connection, run_id: str) -> bool:
+        row = conn.execute(
+            "SELECT 1 FROM runs WHERE run_id = ? AND lifecycle_stage = ?",
+            (run_id, LifecycleStage.ACTIVE),
+        ).fetchone()
+        return row is not None
+
+    def _not_active(self, conn: Connection, run_id: str) -> Exception:
+        """The error for a write to a run that is missing or deleted."""
+        row = conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            return self._run_not_found(conn, run_id)
+        return StoreError(f"run {run_id} is deleted; restore it (restore_run) before writing to it")
 
     def _check_active(self, conn: Connection, run_id: str) -> None:
-        row = conn.execute(
-            "SELECT lifecycle_stage FROM runs WHERE run_id = ?", (run_id,)
-        ).fetchone()
-        if row is None:
-            raise self._run_not_found(conn, run_id)
-        if row[0] != LifecycleStage.ACTIVE:
-            raise StoreError(
-                f"run {run_id} is deleted; restore it (restore_run) before writing to it"
-            )
+        if not self._is_active(conn, run_id):
+            raise self._not_active(conn, run_id)
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        with self.db.write() as conn:
+        with self.db.write(serial=False) as conn:
             self._check_active(conn, run_id)
             cur = conn.execute("DELETE FROM run_tags WHERE run_id = ? AND key = ?", (run_id, key))
             if cur.rowcount == 0:
@@ -281,7 +301,7 @@ class SqlRuns(SqlExperiments, LocalArtifacts):
         return self.artifact_root / self.run_location(run_id)
 
     def record_logged_model(self, model: LoggedModel) -> None:
-        with self.db.write() as conn:
+        with self.db.write(serial=False) as conn:
             try:
                 conn.execute(
                     "INSERT INTO logged_models (run_id, artifact_path, model_uuid, flavors, "
@@ -313,22 +333,75 @@ class SqlRuns(SqlExperiments, LocalArtifacts):
         return [LoggedModel(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4]) for r in rows]
 
 
+#: a write to a run's data happens only while the run is active
+_ACTIVE = "EXISTS (SELECT 1 FROM runs WHERE run_id = ? AND lifecycle_stage = 'active')"
+#: rows per multi-row statement (5 values a row stays under SQLite's old 999-parameter bound)
+_ROWS = 150
+
+
+def _chunks(rows: Sequence[tuple[Any, ...]]) -> list[Sequence[tuple[Any, ...]]]:
+    return [rows[i : i + _ROWS] for i in range(0, len(rows), _ROWS)]
+
+
+def _values(rows: Sequence[tuple[Any, ...]], row: str) -> tuple[str, list[Any]]:
+    """``VALUES`` rows of the shape ``row`` (its placeholders) and their flat arguments."""
+    return ", ".join([row] * len(rows)), [value for r in rows for value in r]
+
+
 def _insert_params(conn: Connection, run_id: str, params: Mapping[str, str]) -> None:
-    """Params are write-once, as in MLflow: the same value again is fine, a new one is not."""
-    for key, value in params.items():
-        row = conn.execute(
-            "SELECT value FROM params WHERE run_id = ? AND key = ?", (run_id, key)
-        ).fetchone()
-        if row is None:
+    """Params are write-once, as in MLflow: the same value again is fine, a new one is not.
+
+    Inserted with ``DO NOTHING`` on a key already set, then the keys not inserted are compared
+    with what is there: a concurrent writer of the same key has committed by then (the
+    insert waits for it), so the comparison sees its value without any lock.
+    """
+    for chunk in _chunks([(run_id, k, v) for k, v in params.items()]):
+        values, args = _values(chunk, "(?, ?, ?)")
+        cur = conn.execute(
+            f"INSERT INTO params (run_id, key, value) VALUES {values} "
+            "ON CONFLICT (run_id, key) DO NOTHING",
+            args,
+        )
+        if cur.rowcount == len(chunk):
+            continue
+        marks = ", ".join("?" * len(chunk))
+        stored = dict(
             conn.execute(
-                "INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)", (run_id, key, value)
+                f"SELECT key, value FROM params WHERE run_id = ? AND key IN ({marks})",
+                [run_id, *(key for _, key, _ in chunk)],
+            ).fetchall()
+        )
+        for _, key, value in chunk:
+            if stored.get(key, value) != value:
+                raise StoreError(
+                    f"param {key!r} of run {run_id} is already {stored[key]!r}; params cannot "
+                    f"change (tried {value!r}). Log it under another key, or start a new run (a "
+                    "nested run per trial keeps them apart)."
+                )
+
+
+def _upsert_tags(conn: Connection, run_id: str, tags: Mapping[str, str], *, guarded: bool) -> bool:
+    """Set the tags; ``guarded``: only if the run is active (returns whether it was)."""
+    for n, chunk in enumerate(_chunks([(k, v) for k, v in tags.items()])):
+        values, args = _values(chunk, "(?, ?)")
+        if guarded and n == 0:
+            cur = conn.execute(
+                f"INSERT INTO run_tags (run_id, key, value) SELECT ?, v.* FROM (VALUES {values}) "
+                f"AS v WHERE {_ACTIVE} {_ON_TAG_CONFLICT}",
+                [run_id, *args, run_id],
             )
-        elif row[0] != value:
-            raise StoreError(
-                f"param {key!r} of run {run_id} is already {row[0]!r}; params cannot change "
-                f"(tried {value!r}). Log it under another key, or start a new run (a nested "
-                "run per trial keeps them apart)."
+            if cur.rowcount != len(chunk):
+                return False
+        else:
+            conn.execute(
+                f"INSERT INTO run_tags (run_id, key, value) SELECT ?, v.* FROM (VALUES {values}) "
+                f"AS v WHERE 1 = 1 {_ON_TAG_CONFLICT}",
+                [run_id, *args],
             )
+    return True
+
+
+_ON_TAG_CONFLICT = "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value"
 
 
 def _nan_null(value: float) -> float | None:
@@ -337,23 +410,47 @@ def _nan_null(value: float) -> float | None:
     return None if value != value else value
 
 
-def _insert_metrics(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
-    conn.executemany(
-        "INSERT INTO metrics (run_id, key, value, timestamp, step) VALUES (?, ?, ?, ?, ?)",
-        [(run_id, m.key, _nan_null(m.value), m.timestamp, m.step) for m in metrics],
-    )
-    # the latest value is the one at the highest step, then the newest timestamp (the last
-    # logged on a tie); one upsert per key, for the batch's own latest value
+def latest_of(metrics: Sequence[Metric]) -> list[Metric]:
+    """Each key's latest value in ``metrics``: the highest step, then the newest timestamp
+    (the last logged on a tie)."""
     latest: dict[str, Metric] = {}
     for m in metrics:
         seen = latest.get(m.key)
         if seen is None or (m.step, m.timestamp) >= (seen.step, seen.timestamp):
             latest[m.key] = m
-    conn.executemany(
-        "INSERT INTO latest_metrics (run_id, key, value, timestamp, step) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, "
-        "timestamp = excluded.timestamp, step = excluded.step "
-        "WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step "
-        "AND excluded.timestamp >= latest_metrics.timestamp)",
-        [(run_id, m.key, _nan_null(m.value), m.timestamp, m.step) for m in latest.values()],
-    )
+    return list(latest.values())
+
+
+#: a metric value row; typed, since a column of NULLs alone (NaN) has no type on PostgreSQL
+METRIC_ROW = "(?, CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT), CAST(? AS BIGINT))"
+#: keep a stored latest value unless the new one is at a higher step, or as high and as new
+LATEST_IS_NEWER = (
+    "WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step "
+    "AND excluded.timestamp >= latest_metrics.timestamp)"
+)
+
+
+def _insert_metrics(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> bool:
+    for n, chunk in enumerate(_chunks(_metric_rows(metrics))):
+        values, args = _values(chunk, METRIC_ROW)
+        guard, guard_args = (_ACTIVE, [run_id]) if n == 0 else ("1 = 1", [])
+        cur = conn.execute(
+            "INSERT INTO metrics (run_id, key, value, timestamp, step) "
+            f"SELECT ?, v.* FROM (VALUES {values}) AS v WHERE {guard}",
+            [run_id, *args, *guard_args],
+        )
+        if n == 0 and cur.rowcount != len(chunk):
+            return False
+    for chunk in _chunks([(run_id, *row) for row in _metric_rows(latest_of(metrics))]):
+        values, args = _values(chunk, "(?, ?, ?, ?, ?)")
+        conn.execute(
+            "INSERT INTO latest_metrics (run_id, key, value, timestamp, step) "
+            f"VALUES {values} ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, "
+            f"timestamp = excluded.timestamp, step = excluded.step {LATEST_IS_NEWER}",
+            args,
+        )
+    return True
+
+
+def _metric_rows(metrics: Sequence[Metric]) -> list[tuple[Any, ...]]:
+    return [(m.key, _nan_null(m.value), m.timestamp, m.step) for m in metrics]
