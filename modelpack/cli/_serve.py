@@ -161,9 +161,8 @@ def register(subparsers: Any) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from modelpack.serving import _config
-    from modelpack.serving._repository import parse_model_args
-    from modelpack.serving._server import serve_models
+    from modelpack.serving import serve
+    from modelpack.serving._repository import parse_model_args, unique_names
 
     if args.workers < 1 or args.batch_max_size < 1 or args.batch_max_latency_ms < 0:
         return _usage(
@@ -176,37 +175,29 @@ def _serve(args: argparse.Namespace) -> int:
         if len(sources) != 1:
             return _usage("--name names the only model; with several, write NAME=URI")
         sources = [replace(sources[0], name=args.name)]
-    config = _config(
-        name=sources[0].name if len(sources) == 1 else None,
-        default_name=("model", None),
+    # the Python API's serve() is the one implementation; a busy port or a bad address is an
+    # OSError naming it, which main() prints as one line
+    serve(
+        models=unique_names(sources),
+        model_repository=args.model_repository,
+        default_model=args.default_model,
+        watch_interval=args.watch_interval,
+        predict_method=args.predict_method,
+        host=args.host,
+        port=args.port,
+        grpc_port=args.grpc_port,
+        workers=args.workers,
         batching=args.batching,
         batch_max_size=args.batch_max_size,
         batch_max_latency_ms=args.batch_max_latency_ms,
         max_body_mb=args.max_body_mb,
-        access_log=args.access_log,
         max_cells=args.max_cells,
         max_header_kb=args.max_header_kb,
         keep_alive_timeout=args.keep_alive_timeout,
         request_timeout=args.request_timeout,
+        access_log=args.access_log,
     )
-    config = replace(
-        config,
-        default_model=args.default_model,
-        watch_interval=args.watch_interval,
-        model_repository=args.model_repository,
-        grpc_address=_grpc_address(args.host, args.grpc_port),
-        predict_method=args.predict_method,
-    )
-    # A busy port or a bad address is an OSError naming it; main() prints it as one line.
-    serve_models(sources, config, host=args.host, port=args.port, workers=args.workers)
     return 0
-
-
-def _grpc_address(host: str, port: int | None) -> str | None:
-    """``host:port`` for the gRPC server (an IPv6 host in brackets), or None without a port."""
-    if port is None:
-        return None
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _usage(message: str) -> int:

@@ -35,9 +35,11 @@ __all__ = [
     "ModelTable",
     "Served",
     "load_source",
+    "model_source",
     "parse_model_args",
     "repository_sources",
     "resident_bytes",
+    "unique_names",
 ]
 
 #: a name a model can be served under: it is one segment of a URL path
@@ -187,6 +189,22 @@ def parse_model_args(args: Iterable[str]) -> list[ModelSource]:
             name, uri = default_name(arg), arg
         sources.append(ModelSource(name, uri, watch=_moving(uri)))
     return sources
+
+
+def unique_names(sources: Iterable[ModelSource]) -> dict[str, str]:
+    """``{name: uri}`` of ``sources``; two sources with one name are a ValueError."""
+    named: dict[str, str] = {}
+    for source in sources:
+        if source.name in named:
+            raise ValueError(f"two models are named {source.name!r}; name one of them: NAME=URI")
+        named[source.name] = source.uri
+    return named
+
+
+def model_source(uri: str | os.PathLike[str], name: str | None = None) -> ModelSource:
+    """The source serving ``uri`` under ``name`` (default: :func:`default_name`)."""
+    uri = os.fspath(uri)
+    return ModelSource(default_name(uri) if name is None else name, uri, watch=_moving(uri))
 
 
 def default_name(uri: str) -> str:

@@ -33,6 +33,7 @@ from modelpack.serving._repository import (
     ModelTable,
     load_source,
     repository_sources,
+    unique_names,
 )
 from modelpack.serving._sockets import BACKLOG, address, bind
 from modelpack.serving._supervisor import Supervisor
@@ -84,11 +85,7 @@ def load_app(sources: list[ModelSource], config: AppConfig) -> ScoringApp:
 
 def check_sources(sources: list[ModelSource], config: AppConfig) -> None:
     """Refuse, before anything loads, names that clash and a default that is not served."""
-    seen: set[str] = set()
-    for source in sources:
-        if source.name in seen:
-            raise ValueError(f"two models are named {source.name!r}; name one of them: NAME=URI")
-        seen.add(source.name)
+    seen = unique_names(sources)
     if not sources and not config.model_repository:
         raise ValueError("no model to serve: give a model URI or --model-repository DIR")
     if config.default_model is not None and config.default_model not in seen:
