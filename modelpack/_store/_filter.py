@@ -23,16 +23,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from modelpack.exceptions import ModelpackError
 
 __all__ = [
     "FilterError",
+    "RunSearch",
     "compile_experiment_filter",
     "compile_experiment_order_by",
     "compile_filter",
     "compile_order_by",
+    "compile_search",
 ]
 
 _TOKEN = re.compile(
@@ -219,17 +221,19 @@ class _Parser:
 
 @dataclass(frozen=True)
 class _Term:
-    """One parsed condition of a filter: ``metrics.rmse < 7``."""
+    """One checked condition of a filter: ``metrics.rmse < 7`` and its bound values."""
 
     entity: str
     key: str
     op: str
-    values: tuple[_Token, ...]
+    args: tuple[Any, ...]
 
 
-def _arguments(target: _Target, term: _Term) -> list[Any]:
-    """The term's values as bound parameters, once the operator and value kinds are checked."""
-    entity, key, op, values = term.entity, term.key, term.op, term.values
+def _arguments(
+    target: _Target, entity: str, key: str, op: str, values: list[_Token]
+) -> tuple[Any, ...]:
+    """The condition's values as bound parameters, once the operator and value kinds are
+    checked."""
     numeric = entity == "metrics" or (entity == "attributes" and key in target.number_attrs)
     allowed: tuple[str, ...] = _NUMERIC_OPS if numeric else _TEXT_OPS
     if entity in ("params", "tags"):
@@ -244,12 +248,12 @@ def _arguments(target: _Target, term: _Term) -> list[Any]:
                 "an unquoted number" if numeric else f"a quoted string: {label} {op} '{value.text}'"
             )
             raise FilterError(f"{label} compares with {hint}, got {value.text}")
-    return [float(v.text) if numeric else _unquote(v) for v in values]
+    return tuple(float(v.text) if numeric else _unquote(v) for v in values)
 
 
 def _condition(target: _Target, term: _Term) -> tuple[str, list[Any]]:
     """One condition as SQL on the row, and its bound parameters."""
-    args = _arguments(target, term)
+    args = list(term.args)
     if term.entity == "attributes":
         column = target.text_attrs.get(term.key) or target.number_attrs[term.key]
         return _compare(column, term.op, args)
@@ -271,7 +275,7 @@ def _compare(column: str, op: str, args: list[Any]) -> tuple[str, list[Any]]:
 
 
 def _terms(text: str | None, target: _Target) -> list[_Term]:
-    """The conditions of a filter, parsed (none for an empty filter)."""
+    """The conditions of a filter, parsed and checked (none for an empty filter)."""
     if text is None or not text.strip():
         return []
     parser = _Parser(text, target.grammar)
@@ -282,7 +286,8 @@ def _terms(text: str | None, target: _Target) -> list[_Term]:
             raise FilterError(f"expected a key, got {key.text!r}; {target.grammar}")
         entity, name = _split_key(key.text, target, where=f"filter {text!r}")
         op = parser.operator()
-        terms.append(_Term(entity, name, op, tuple(parser.values_for(op))))
+        args = _arguments(target, entity, name, op, parser.values_for(op))
+        terms.append(_Term(entity, name, op, args))
         if parser.pos == len(parser.tokens):
             return terms
         joiner = parser.next("and").text.upper()
@@ -291,8 +296,7 @@ def _terms(text: str | None, target: _Target) -> list[_Term]:
             raise FilterError(f"expected 'and' between conditions, got {joiner!r}{extra}")
 
 
-def _compile(text: str | None, target: _Target) -> tuple[str, list[Any]]:
-    terms = _terms(text, target)
+def _where(terms: list[_Term], target: _Target) -> tuple[str, list[Any]]:
     if not terms:
         return "1 = 1", []
     clauses: list[str] = []
@@ -316,30 +320,13 @@ def _order_terms(items: list[str] | None, target: _Target) -> list[tuple[str, st
     return terms
 
 
-def compile_filter(text: str | None) -> tuple[str, list[Any]]:
-    """Compile a run filter to a SQL boolean expression over ``runs r`` (``"1 = 1"`` when empty)."""
-    return _compile(text, _RUNS)
-
-
-def compile_order_by(
-    items: list[str] | None, *, filter_string: str | None = None
-) -> tuple[str, list[Any], str]:
-    """Compile run order-by terms to ``(joins, join parameters, ORDER BY expression)``.
-
-    Each metric, param or tag term is one join on the run; the newest run, then the run id,
-    break ties. Runs missing the key (or holding NaN, stored as NULL) sort last either way:
-    a ``LEFT JOIN`` and an ``IS NULL`` sort key. When ``filter_string`` (the search's filter)
-    already rules such runs out, because it compares that same key (``metrics.rmse < 5``
-    admits no run without a number for ``rmse``), the term is an inner join carrying the
-    filter's conditions on the key, with no ``IS NULL`` key: the same rows in the same order,
-    and PostgreSQL can walk ``latest_metrics_by_key (key, value)`` in order and stop at the
-    page's end instead of sorting every run of the experiment.
-    """
-    required = _required_keys(filter_string)
+def _order(items: list[tuple[str, str, str]], carried: list[_Term]) -> tuple[str, list[Any], str]:
+    """(joins, join parameters, ORDER BY expression) for run order-by terms; a key with
+    ``carried`` filter conditions is an inner join holding them, any other a LEFT JOIN."""
     joins: list[str] = []
     params: list[Any] = []
     order: list[str] = []
-    for n, (entity, key, direction) in enumerate(_order_terms(items, _RUNS)):
+    for n, (entity, key, direction) in enumerate(items):
         if entity == "attributes":
             expr = _RUNS.text_attrs.get(key) or _RUNS.number_attrs[key]
             order.append(f"{expr} IS NULL, {expr} {direction}")
@@ -348,14 +335,14 @@ def compile_order_by(
         alias = f"o{n}"
         on = f"{alias}.{link} = r.run_id AND {alias}.key = ?"
         params.append(key)
-        terms = required.get((entity, key))
-        if terms is None:
+        terms = [t for t in carried if (t.entity, t.key) == (entity, key)]
+        if not terms:
             joins.append(f"LEFT JOIN {table} {alias} ON {on}")
             order.append(f"{alias}.value IS NULL, {alias}.value {direction}")
             continue
         for term in terms:
-            if term.op not in _NULL_OPS:
-                sql, args = _compare(f"{alias}.value", term.op, _arguments(_RUNS, term))
+            if term.op not in _NULL_OPS:  # IS NOT NULL: the inner join is the condition
+                sql, args = _compare(f"{alias}.value", term.op, list(term.args))
                 on += f" AND {sql}"
                 params.extend(args)
         joins.append(f"JOIN {table} {alias} ON {on}")
@@ -364,20 +351,57 @@ def compile_order_by(
     return " ".join(joins), params, ", ".join(order)
 
 
-def _required_keys(filter_string: str | None) -> dict[tuple[str, str], list[_Term]]:
-    """(entity, key) -> the filter's conditions on it, for each metric, param or tag key the
-    filter admits only runs having a value for: every comparison does (a NaN metric, stored
-    as NULL, fails them all), ``IS NOT NULL`` too; ``IS NULL`` is the one that does not."""
-    required: dict[tuple[str, str], list[_Term]] = {}
-    for term in _terms(filter_string, _RUNS):
-        if term.entity in _RUNS.tables and term.op != "IS NULL":
-            required.setdefault((term.entity, term.key), []).append(term)
-    return required
+class RunSearch(NamedTuple):
+    """A run search as SQL pieces over ``runs r``, spliced as ``FROM runs r {joins} WHERE
+    ({where}) ORDER BY {order}``, with ``join_params`` bound before ``params``."""
+
+    joins: str
+    join_params: list[Any]
+    where: str
+    params: list[Any]
+    order: str
+
+
+def compile_filter(text: str | None) -> tuple[str, list[Any]]:
+    """Compile a run filter to a SQL boolean expression over ``runs r`` (``"1 = 1"`` when empty)."""
+    return _where(_terms(text, _RUNS), _RUNS)
+
+
+def compile_order_by(items: list[str] | None) -> tuple[str, list[Any], str]:
+    """Compile run order-by terms to ``(joins, join parameters, ORDER BY expression)``.
+
+    Each metric, param or tag term is one ``LEFT JOIN`` on the run (one index lookup per
+    run); runs missing the key sort last either way, and the newest run breaks ties.
+    """
+    return _order(_order_terms(items, _RUNS), [])
+
+
+def compile_search(filter_string: str | None, order_by: list[str] | None) -> RunSearch:
+    """Compile a run search's filter and order together: the same rows in the same order as
+    :func:`compile_filter` with :func:`compile_order_by`, in a form that can be read from an
+    index in order.
+
+    Runs missing an order key (or holding NaN, stored as NULL) sort last: a ``LEFT JOIN`` and
+    an ``IS NULL`` sort key. A filter that compares that same key (``metrics.rmse < 5``, or
+    ``IS NOT NULL``; every comparison fails on a NaN) admits no such run, so the key becomes an
+    inner join carrying those conditions, with no ``IS NULL`` key, and they leave the WHERE
+    clause: PostgreSQL can then walk ``latest_metrics_by_key (key, value)`` from the filter's
+    bound in the order asked for and stop at the page's end, instead of joining and sorting
+    every run of the experiment. (Repeating them in WHERE would also be correct, but makes the
+    planner count their selectivity twice and pick the sort.)
+    """
+    terms = _terms(filter_string, _RUNS)
+    items = _order_terms(order_by, _RUNS)
+    ordered = {(entity, key) for entity, key, _ in items if entity != "attributes"}
+    carried = [t for t in terms if (t.entity, t.key) in ordered and t.op != "IS NULL"]
+    where, params = _where([t for t in terms if not any(t is c for c in carried)], _RUNS)
+    joins, join_params, order = _order(items, carried)
+    return RunSearch(joins, join_params, where, params, order)
 
 
 def compile_experiment_filter(text: str | None) -> tuple[str, list[Any]]:
     """Compile an experiment filter to SQL over ``experiments e`` (``"1 = 1"`` when empty)."""
-    return _compile(text, _EXPERIMENTS)
+    return _where(_terms(text, _EXPERIMENTS), _EXPERIMENTS)
 
 
 def compile_experiment_order_by(items: list[str] | None) -> str:

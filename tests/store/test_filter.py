@@ -1,10 +1,12 @@
-"""Order-by joins compiled with the search's filter return what the plain ones do.
+"""A run search compiled as one (``compile_search``) returns what the filter and the order
+compiled apart (``compile_filter`` + ``compile_order_by``) do.
 
-``compile_order_by(order_by, filter_string=...)`` turns a metric, param or tag order term into
-an inner join (no ``IS NULL`` sort key) when the filter already requires that key; these
-tests run both forms, the way ``search_runs`` splices them, on SQLite and PostgreSQL, and
-check rows and order against each other and against the order spelled out in Python (ties
-by newest start, then run id; NaN and missing metrics last, ascending and descending).
+``compile_search`` turns a metric, param or tag order term into an inner join carrying the
+filter's conditions on that key (no ``IS NULL`` sort key) when the filter already requires
+the key; these tests run both forms, the way ``search_runs`` splices them, on SQLite and
+PostgreSQL, and check rows and order against each other and against the order spelled out in
+Python (ties by newest start, then run id; NaN and missing metrics last, ascending and
+descending).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from modelpack._store import Metric, NewRun, get_store
-from modelpack._store._filter import compile_filter, compile_order_by
+from modelpack._store import FilterError, Metric, NewRun, get_store
+from modelpack._store._filter import compile_filter, compile_order_by, compile_search
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -71,15 +73,16 @@ def _page(
     filter_string: str | None,
     order_by: list[str],
     *,
-    with_filter: bool,
+    together: bool,
     limit: int = 1000,
     offset: int = 0,
 ) -> list[str]:
-    """Run ids as ``search_runs`` selects them, the order-by compiled with or without the filter."""
-    where, params = compile_filter(filter_string)
-    joins, join_params, order = compile_order_by(
-        order_by, filter_string=filter_string if with_filter else None
-    )
+    """Run ids as ``search_runs`` selects them, filter and order compiled together or apart."""
+    if together:
+        joins, join_params, where, params, order = compile_search(filter_string, order_by)
+    else:
+        where, params = compile_filter(filter_string)
+        joins, join_params, order = compile_order_by(order_by)
     sql = (
         f"SELECT r.run_id FROM runs r {joins} WHERE r.lifecycle_stage IN (?) "
         f"AND r.experiment_id IN (?) AND ({where}) ORDER BY {order} LIMIT ? OFFSET ?"
@@ -138,9 +141,9 @@ def test_metric_order_with_and_without_the_filter(
     key, direction = order_by[0].removeprefix("metrics.").split()
     expected = _expected(runs, key, direction, keep)
     assert expected  # every case selects some runs
-    for with_filter in (False, True):
-        found = _page(uri, experiment_id, filter_string, order_by, with_filter=with_filter)
-        assert found == expected, f"with_filter={with_filter}"
+    for together in (False, True):
+        found = _page(uri, experiment_id, filter_string, order_by, together=together)
+        assert found == expected, f"together={together}"
 
 
 @pytest.mark.parametrize(
@@ -163,9 +166,9 @@ def test_param_and_tag_order_is_the_same_either_way(
     order_by: list[str],
 ) -> None:
     uri, experiment_id, _ = filled
-    plain = _page(uri, experiment_id, filter_string, order_by, with_filter=False)
+    plain = _page(uri, experiment_id, filter_string, order_by, together=False)
     assert plain
-    assert _page(uri, experiment_id, filter_string, order_by, with_filter=True) == plain
+    assert _page(uri, experiment_id, filter_string, order_by, together=True) == plain
 
 
 @pytest.mark.parametrize("page_size", [1, 4, 7, 100])
@@ -186,17 +189,17 @@ def test_pages_join_up_across_missing_and_nan_runs(
     page_size: int,
 ) -> None:
     uri, experiment_id, _ = filled
-    whole = _page(uri, experiment_id, filter_string, order_by, with_filter=True)
+    whole = _page(uri, experiment_id, filter_string, order_by, together=True)
     pages: list[str] = []
     while True:
         page = _page(
             uri, experiment_id, filter_string, order_by,
-            with_filter=True, limit=page_size, offset=len(pages),
+            together=True, limit=page_size, offset=len(pages),
         )  # fmt: skip
         pages += page
         if len(page) < page_size:
             break
-    assert pages == whole == _page(uri, experiment_id, filter_string, order_by, with_filter=False)
+    assert pages == whole == _page(uri, experiment_id, filter_string, order_by, together=False)
 
 
 @pytest.mark.parametrize("page_size", [3, 10])
@@ -226,17 +229,32 @@ def test_search_runs_page_tokens_cross_from_numbers_to_missing(
     )
 
 
-def test_a_required_key_is_an_inner_join_without_a_null_sort_key() -> None:
-    joins, params, order = compile_order_by(
+def test_a_required_key_is_an_inner_join_holding_the_filters_conditions() -> None:
+    search = compile_search(
+        "metrics.rmse < 5 and params.model = 'lr' and metrics.rmse >= 1",
         ["metrics.rmse DESC", "params.alpha"],
-        filter_string="metrics.rmse < 5 and metrics.rmse >= 1 and params.model = 'lr'",
     )
-    assert joins == (
+    assert search.joins == (
         "JOIN latest_metrics o0 ON o0.run_id = r.run_id AND o0.key = ? AND o0.value < ? "
         "AND o0.value >= ? LEFT JOIN params o1 ON o1.run_id = r.run_id AND o1.key = ?"
     )
-    assert params == ["rmse", 5.0, 1.0, "alpha"]
-    assert order == "o0.value DESC, o1.value IS NULL, o1.value ASC, r.start_time DESC, r.run_id"
+    assert search.join_params == ["rmse", 5.0, 1.0, "alpha"]
+    assert search.where == compile_filter("params.model = 'lr'")[0]
+    assert search.params == ["model", "lr"]
+    assert search.order == (
+        "o0.value DESC, o1.value IS NULL, o1.value ASC, r.start_time DESC, r.run_id"
+    )
+
+
+def test_is_not_null_on_the_key_is_the_inner_join_itself() -> None:
+    search = compile_search("tags.team IS NOT NULL", ["tags.team DESC"])
+    assert search == (
+        "JOIN run_tags o0 ON o0.run_id = r.run_id AND o0.key = ?",
+        ["team"],
+        "1 = 1",
+        [],
+        "o0.value DESC, r.start_time DESC, r.run_id",
+    )
 
 
 @pytest.mark.parametrize(
@@ -245,9 +263,32 @@ def test_a_required_key_is_an_inner_join_without_a_null_sort_key() -> None:
     ids=["none", "empty", "is-null", "other-metric", "same-name-other-kind"],
 )
 def test_a_key_the_filter_does_not_require_stays_a_left_join(filter_string: str | None) -> None:
-    plain = compile_order_by(["metrics.rmse"])
-    assert compile_order_by(["metrics.rmse"], filter_string=filter_string) == plain
-    assert plain[0].startswith("LEFT JOIN") and "o0.value IS NULL" in plain[2]
+    joins, join_params, order = compile_order_by(["metrics.rmse"])
+    where, params = compile_filter(filter_string)
+    search = compile_search(filter_string, ["metrics.rmse"])
+    assert search == (joins, join_params, where, params, order)
+    assert joins.startswith("LEFT JOIN") and "o0.value IS NULL" in order
+
+
+@pytest.mark.parametrize(
+    ("filter_string", "message"),
+    [
+        ("metrics.rmse < 'low' and params.a = 1", "unquoted number"),
+        ("params.a = 1 and metrics.rmse < 'low'", "quoted string"),
+        ("metrics.rmse < 5 or metrics.rmse > 9", "OR is not supported"),
+    ],
+    ids=["first-term-first", "order-of-the-text", "or"],
+)
+def test_errors_come_as_from_compile_filter(filter_string: str, message: str) -> None:
+    with pytest.raises(FilterError, match=message):
+        compile_filter(filter_string)
+    with pytest.raises(FilterError, match=message):
+        compile_search(filter_string, ["metrics.rmse"])
+
+
+def test_a_bad_order_by_is_an_error_with_any_filter() -> None:
+    with pytest.raises(FilterError, match="unknown key 'rmse'"):
+        compile_search("metrics.rmse < 5", ["rmse ASC"])
 
 
 def test_postgresql_reads_the_metric_index_from_the_filters_bound(
@@ -256,9 +297,8 @@ def test_postgresql_reads_the_metric_index_from_the_filters_bound(
     uri, experiment_id, _ = filled
     if not uri.startswith("postgresql"):
         pytest.skip("a PostgreSQL plan")
-    where, params = compile_filter("metrics.rmse < 5")
-    joins, join_params, order = compile_order_by(
-        ["metrics.rmse ASC"], filter_string="metrics.rmse < 5"
+    joins, join_params, where, params, order = compile_search(
+        "metrics.rmse < 5", ["metrics.rmse ASC"]
     )
     sql = (
         f"EXPLAIN SELECT r.run_id FROM runs r {joins} WHERE r.experiment_id IN (?) "
