@@ -8,9 +8,10 @@ resolved target is checked once more (a symlink inside the run must not lead out
 from __future__ import annotations
 
 import shutil
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from modelpack._safe_copy import copy_model_tree
+from modelpack._storage._paths import clean_path
 from modelpack._store._base import RunStore
 from modelpack._store._entities import FileInfo
 from modelpack.exceptions import ModelNotFoundError, StoreError
@@ -21,19 +22,11 @@ __all__ = ["LocalArtifacts", "artifact_parts"]
 def artifact_parts(path: str | None, *, what: str = "artifact path") -> tuple[str, ...]:
     """``"a/b/c.txt"`` -> ``("a", "b", "c.txt")``; None or ``""`` is the run's root.
 
-    Raises StoreError for an absolute path, a drive, or a ``..`` part.
+    The rule is storage's :func:`~modelpack._storage._paths.clean_path` (one rule for every
+    store and backend); raises StoreError for an absolute path, a drive, a ``..`` part...
     """
-    if path is None:
-        return ()
-    text = str(path).replace("\\", "/")
-    pure = PurePosixPath(text)
-    drive = len(text) > 1 and text[1] == ":" and text[0].isalpha()
-    if pure.is_absolute() or drive or ".." in pure.parts:
-        raise StoreError(
-            f"invalid {what} {path!r}: give a path relative to the run's artifact root, "
-            "without '..' (e.g. 'plots/loss.png')"
-        )
-    return tuple(part for part in pure.parts if part not in ("", "."))
+    clean = clean_path(path, what=what, root="the run's artifact root", example="plots/loss.png")
+    return tuple(clean.split("/")) if clean else ()
 
 
 def _inside(root: Path, parts: tuple[str, ...], given: str | None) -> Path:
