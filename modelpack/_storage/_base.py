@@ -1,8 +1,9 @@
 """The artifact storage interface: files under one root URI, addressed by relative POSIX paths.
 
-A backend implements a few primitives (one file in, one file out, a one-level listing, a
-recursive walk, a streamed read, a delete); uploading and downloading whole directories, and
-the rule that makes a model directory visible only once complete, are written here once.
+A backend implements a few primitives (one file in, one file out, a streamed write and a
+streamed read, a one-level listing, a recursive walk, a delete); uploading and downloading
+whole directories, and the rule that makes a model directory visible only once complete, are
+written here once.
 """
 
 from __future__ import annotations
@@ -13,17 +14,32 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from modelpack._manifest import MLMODEL_FILE
 from modelpack._safe_copy import regular_entries
 from modelpack._storage._paths import clean_path
 from modelpack.exceptions import ModelNotFoundError
 
-__all__ = ["TMP_PREFIX", "ArtifactStorage", "FileInfo", "clean_path", "join", "local_files"]
+__all__ = [
+    "TMP_PREFIX",
+    "ArtifactStorage",
+    "FileInfo",
+    "Readable",
+    "clean_path",
+    "join",
+    "local_files",
+]
 
 #: temporary files and folders of an unfinished write start with this; listings leave them out
 TMP_PREFIX = ".modelpack-tmp-"
+
+
+class Readable(Protocol):
+    """What :meth:`ArtifactStorage.put_stream` reads: a binary file, or anything with its
+    ``read`` (a request body arriving over the network)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -94,8 +110,17 @@ class ArtifactStorage(ABC):
         """Upload one local file to ``dest_path`` (a file path, replacing what is there)."""
 
     @abstractmethod
-    def put_stream(self, fileobj: IO[bytes], dest_path: str) -> None:
-        """Upload what ``fileobj`` yields to ``dest_path``, read in chunks (a proxied upload)."""
+    def put_stream(
+        self, fileobj: Readable, dest_path: str, *, size_hint: int | None = None
+    ) -> None:
+        """Upload what ``fileobj.read(n)`` yields, until it returns ``b""``, to ``dest_path``.
+
+        The body is read as it comes (a proxied upload feeds it while it is still arriving)
+        and memory stays bounded whatever its size. All or nothing: if ``fileobj.read``
+        raises, or the storage fails, nothing is left at ``dest_path`` (a file already there
+        is unchanged) and the error propagates. ``size_hint`` is the expected size in bytes
+        when known; a backend may use it to pick part sizes, never to trust the length.
+        """
 
     @abstractmethod
     def get_file(self, path: str, local: str | os.PathLike[str]) -> None:
