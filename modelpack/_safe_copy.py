@@ -6,6 +6,9 @@ whatever the link points at (``/etc/passwd``, a credentials file) into the copy:
 registry's folder, a run's artifacts. :func:`copy_model_tree` copies regular files and folders
 only; a link (wherever it points), a FIFO, a socket or a device is an
 :class:`~modelpack.exceptions.IntegrityError` naming it, before its target is ever read.
+:func:`copy_model_file` is the same for one file a caller names (its own artifact), and
+``copy_model_tree(..., link=True)`` hard-links regular files instead of copying them where it
+can (staging a model for Spark), never a link, FIFO or device.
 """
 
 from __future__ import annotations
@@ -19,7 +22,13 @@ from pathlib import Path
 
 from modelpack.exceptions import IntegrityError
 
-__all__ = ["copy_model_tree", "kind_of", "not_regular_error", "regular_entries"]
+__all__ = [
+    "copy_model_file",
+    "copy_model_tree",
+    "kind_of",
+    "not_regular_error",
+    "regular_entries",
+]
 
 _CHUNK = 1 << 20
 
@@ -37,14 +46,17 @@ def kind_of(mode: int) -> str:
     return "not a regular file"
 
 
-def not_regular_error(root: Path, path: Path, mode: int, *, action: str) -> IntegrityError:
+def not_regular_error(
+    root: Path, path: Path, mode: int, *, action: str, tree: str = "the model directory"
+) -> IntegrityError:
     """The refusal to ``action`` (``"pack"``, ``"register"``...) the tree ``root`` because of
-    ``path``, which is not a regular file or folder; the message says what to do instead."""
+    ``path``, which is not a regular file or folder; the message says what to do instead.
+    ``tree`` names ``root`` in the message (``"outside the model directory"``)."""
     rel = path.relative_to(root).as_posix()
     what = kind_of(mode)
     if stat.S_ISLNK(mode):
         real = Path(os.path.realpath(path))
-        where = "in it" if root in real.parents else "outside the model directory"
+        where = "in it" if root in real.parents else f"outside {tree}"
         what += f" to {os.readlink(path)} ({where})"
         fix = "replace the link with a copy of the file it points to, or remove it"
     else:
@@ -56,7 +68,7 @@ def not_regular_error(root: Path, path: Path, mode: int, *, action: str) -> Inte
     )
 
 
-def _copy_file(source: Path, dest: Path, root: Path, action: str) -> None:
+def _copy_file(source: Path, dest: Path, root: Path, action: str, tree: str) -> None:
     # O_NOFOLLOW and the fstat check close the gap between listing the file and opening it
     # (a file swapped for a link or a FIFO meanwhile); O_NONBLOCK keeps a FIFO from blocking.
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -64,20 +76,53 @@ def _copy_file(source: Path, dest: Path, root: Path, action: str) -> None:
         fd = os.open(source, flags)
     except OSError as e:
         if os.path.islink(source):
-            raise not_regular_error(root, source, os.lstat(source).st_mode, action=action) from e
+            mode = os.lstat(source).st_mode
+            raise not_regular_error(root, source, mode, action=action, tree=tree) from e
         raise
     with open(fd, "rb") as src:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise not_regular_error(root, source, st.st_mode, action=action)
+            raise not_regular_error(root, source, st.st_mode, action=action, tree=tree)
         with open(dest, "wb") as out:
             shutil.copyfileobj(src, out, _CHUNK)
     os.chmod(dest, stat.S_IMODE(st.st_mode))
     os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
+def _link_file(source: Path, dest: Path, root: Path, action: str, tree: str) -> None:
+    """Hard-link ``source`` at ``dest``, or copy it where a link cannot be made (another file
+    system, a file system without hard links)."""
+    try:
+        # follow_symlinks=False: a file swapped for a link since the listing gives a link to
+        # the link itself, which the check below refuses; its target is never reached.
+        os.link(source, dest, follow_symlinks=False)
+    except OSError:
+        _copy_file(source, dest, root, action, tree)
+        return
+    mode = os.lstat(dest).st_mode
+    if not stat.S_ISREG(mode):
+        os.unlink(dest)
+        raise not_regular_error(root, source, mode, action=action, tree=tree)
+
+
+def copy_model_file(
+    source: str | os.PathLike[str], dest: str | os.PathLike[str], *, action: str = "copy"
+) -> None:
+    """Copy the one regular file a caller names (it may be reached through a link) to ``dest``.
+
+    A FIFO, socket or device is an :class:`~modelpack.exceptions.IntegrityError` and is never
+    opened for reading (a FIFO would block the copy forever); the message reads ``"refusing
+    to {action} {folder}: {name} is a FIFO..."``.
+    """
+    real = Path(os.path.realpath(source))
+    mode = os.stat(real).st_mode
+    if not stat.S_ISREG(mode):
+        raise not_regular_error(real.parent, real, mode, action=action, tree="its folder")
+    _copy_file(real, Path(dest), real.parent, action, "its folder")
+
+
 def regular_entries(
-    root: Path, *, action: str, skip: Sequence[str] = ()
+    root: Path, *, action: str, skip: Sequence[str] = (), tree: str = "the model directory"
 ) -> list[tuple[Path, bool]]:
     """Every folder and file under ``root`` (folders before their contents), refusing the
     first entry that is neither; nothing is copied before the whole tree has passed."""
@@ -95,7 +140,7 @@ def regular_entries(
             elif stat.S_ISREG(mode):
                 found.append((path, False))
             else:
-                raise not_regular_error(root, path, mode, action=action)
+                raise not_regular_error(root, path, mode, action=action, tree=tree)
 
     walk(root)
     return found
@@ -108,6 +153,8 @@ def copy_model_tree(
     action: str = "copy",
     skip: Sequence[str] = (),
     merge: bool = False,
+    link: bool = False,
+    tree: str = "the model directory",
 ) -> None:
     """Copy the regular files and folders of ``source`` into ``dest``.
 
@@ -126,6 +173,11 @@ def copy_model_tree(
         Glob patterns of entry names (files or folders, at any depth) left out of the copy.
     merge : bool
         Copy into an existing ``dest``.
+    link : bool
+        Hard-link each regular file instead of copying it where the file system allows (the
+        copy then shares the files' contents with ``source``); a copy elsewhere.
+    tree : str
+        What ``source`` is, for the message: ``"... to /etc/passwd (outside {tree})"``.
 
     Raises
     ------
@@ -134,11 +186,14 @@ def copy_model_tree(
     """
     root = Path(os.path.realpath(source))
     out = Path(dest)
-    entries = regular_entries(root, action=action, skip=skip)
+    entries = regular_entries(root, action=action, skip=skip, tree=tree)
     out.mkdir(parents=merge, exist_ok=merge)
+    put = _link_file if link else _copy_file
     for path, is_dir in entries:
         target = out / path.relative_to(root)
         if is_dir:
             target.mkdir(exist_ok=merge)
         else:
-            _copy_file(path, target, root, action)
+            if link and merge and target.exists():
+                target.unlink()  # os.link never replaces a file
+            put(path, target, root, action, tree)

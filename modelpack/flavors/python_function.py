@@ -2,12 +2,18 @@
 
 The object is stored with cloudpickle as ``python_model.pkl``; files given as ``artifacts``
 are copied into ``artifacts/`` and handed back through ``context.artifacts`` at load time.
+
+Artifacts are copied as the store copies a model (:mod:`modelpack._safe_copy`): the path the
+caller names may itself be a link (it is the caller's own choice, resolved as ``cp -L`` would
+resolve a command-line argument), but inside a named folder nothing is followed. A link there
+(wherever it points), a FIFO, a socket or a device is an IntegrityError naming it, so a link
+planted in a data folder never copies ``~/.aws/credentials`` into a model that will be shared,
+and a FIFO never blocks the save.
 """
 
 from __future__ import annotations
 
 import inspect
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +24,7 @@ from modelpack._python_model import (
     _FunctionModel,
     as_python_model,
 )
+from modelpack._safe_copy import copy_model_file, copy_model_tree
 from modelpack._serialize import dump_object, load_object
 from modelpack.flavors import Flavor, LoadContext, SaveContext
 
@@ -37,10 +44,11 @@ def _copy_artifacts(artifacts: dict[str, str], model_dir: Path) -> dict[str, dic
         dest = root / src.name
         if dest.exists():
             dest = root / f"{name}-{src.name}"
+        action = f"save the artifact {name!r} from"
         if src.is_dir():
-            shutil.copytree(src, dest)
+            copy_model_tree(src, dest, action=action, tree="the artifact folder")
         else:
-            shutil.copy2(src, dest)
+            copy_model_file(src, dest, action=action)
         out[name] = {"path": dest.relative_to(model_dir).as_posix()}
     return out
 
