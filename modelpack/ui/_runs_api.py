@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from modelpack._store import Run, Store, ViewType
+from modelpack.ui._keys import column_keys
 
 __all__ = [
     "MAX_COMPARE",
@@ -22,12 +21,6 @@ __all__ = [
 #: the most runs one page of the table or one comparison holds
 MAX_PAGE = 500
 MAX_COMPARE = 1000
-#: how many runs are read to list the column chooser's keys
-_KEY_SAMPLE = 500
-_KEY_TTL_S = 15.0
-
-_key_cache: dict[tuple[str, tuple[str, ...]], tuple[float, dict[str, list[str]]]] = {}
-_key_lock = threading.Lock()
 
 
 def experiments(store: Store, query: Mapping[str, str]) -> dict[str, Any]:
@@ -72,28 +65,6 @@ def _int(query: Mapping[str, str], name: str, default: int, *, top: int) -> int:
 def _experiment_ids(query: Mapping[str, str]) -> list[str] | None:
     text = query.get("experiment_id", "")
     return [part for part in text.split(",") if part] or None
-
-
-def column_keys(store: Store, experiment_ids: list[str] | None) -> dict[str, list[str]]:
-    """The param, metric and tag keys of the newest runs, for the column chooser (cached
-    briefly, so paging through 100,000 runs does not re-read them)."""
-    cache_key = (store.uri, tuple(experiment_ids or ()))
-    now = time.monotonic()
-    with _key_lock:
-        hit = _key_cache.get(cache_key)
-        if hit is not None and now - hit[0] < _KEY_TTL_S:
-            return hit[1]
-    params: set[str] = set()
-    metrics: set[str] = set()
-    tags: set[str] = set()
-    for run in store.search_runs(experiment_ids, max_results=_KEY_SAMPLE):
-        params.update(run.data.params)
-        metrics.update(run.data.metrics)
-        tags.update(run.data.tags)
-    keys = {"params": sorted(params), "metrics": sorted(metrics), "tags": sorted(tags)}
-    with _key_lock:
-        _key_cache[cache_key] = (now, keys)
-    return keys
 
 
 def runs_page(store: Store, query: Mapping[str, str]) -> dict[str, Any]:
