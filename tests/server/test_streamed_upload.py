@@ -261,3 +261,38 @@ def test_a_body_over_the_limit_is_413_and_stores_nothing(
     assert " 413 " in status and "RESOURCE_EXHAUSTED" in body
     assert _files(tmp_path / "artifacts") == ["1/x.bin"]
     assert (tmp_path / "artifacts" / "1/x.bin").read_bytes() == b"old"
+
+
+def test_the_client_sends_and_reads_in_large_blocks(
+    small_limit_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelpack._store._rest_artifacts import ProxyStorage
+    from modelpack._store._rest_http import HttpClient
+
+    source = tmp_path / "two-mib.bin"
+    source.write_bytes(_body(2 * _MIB))
+    sends: list[int] = []
+    real_connect = http.client.HTTPConnection.connect
+
+    class CountingSocket:
+        def __init__(self, sock: socket.socket) -> None:
+            self._sock = sock
+
+        def sendall(self, data: bytes) -> None:
+            sends.append(len(data))
+            self._sock.sendall(data)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._sock, name)
+
+    def connect(self: http.client.HTTPConnection) -> None:
+        real_connect(self)
+        self.sock = CountingSocket(self.sock)
+
+    monkeypatch.setattr(http.client.HTTPConnection, "connect", connect)
+    storage = ProxyStorage("mlflow-artifacts:/1", client=HttpClient(small_limit_server))
+    storage.put_file(source, "blocks.bin")
+    # the headers, then the file in 1 MiB blocks (http.client's default is 8 KiB: 256 sends)
+    assert sorted(sends)[-2:] == [_MIB, _MIB] and len(sends) <= 4, sends
+    storage.get_file("blocks.bin", tmp_path / "back.bin")
+    assert (tmp_path / "back.bin").read_bytes() == source.read_bytes()
