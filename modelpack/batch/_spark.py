@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelpack._predict_methods import METHODS, PARAM, check_method
+from modelpack._safe_copy import copy_model_tree
 from modelpack._signature import is_dataframe
 from modelpack.batch._errors import BatchError
 from modelpack.batch._predict import score_frame
@@ -104,20 +105,15 @@ def _ship(sc: Any, model_dir: Path, name: str) -> None:
     if (sc.applicationId, name) in _SHIPPED:
         return
     # Spark names an added directory after its last path component, so stage the model
-    # under its unique name; hard links make that free on the same file system.
+    # under its unique name; hard links make that free on the same file system. Spark would
+    # ship whatever a link in the model points at to every executor: copy_model_tree refuses
+    # a link, FIFO or device (IntegrityError naming it) before anything is staged.
     staging = tempfile.mkdtemp(prefix="modelpack-spark-")
     atexit.register(shutil.rmtree, staging, True)
     target = Path(staging) / name
-    shutil.copytree(model_dir, target, copy_function=_link_or_copy)
+    copy_model_tree(model_dir, target, action="ship to Spark", link=True)
     sc.addFile(str(target), recursive=True)
     _SHIPPED.add((sc.applicationId, name))
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
 
 
 def _load(name: str, allow_pickle: bool | None) -> PyFuncModel:
