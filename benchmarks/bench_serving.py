@@ -1,11 +1,16 @@
 """Serving benchmark: ``modelpack serve`` side by side with ``mlflow models serve``, in one run.
 
-The same load against every server: 1-row JSON requests (``dataframe_records``) from 8
-concurrent keep-alive connections for 10 s, with ``wrk`` (``apt-get install wrk``) or, when it
-is missing, the bounded Python load generator in ``benchmarks/serving/loadgen.py``. Every
-server listens on 127.0.0.1 only. Rounds are interleaved (each round runs every server once,
-in a rotated order) and the table shows medians over the rounds, so a busy machine slows all
-servers alike and the ratios stay comparable.
+The same load against every server: 1-row JSON requests (``dataframe_split`` by default,
+``--format records`` for ``dataframe_records``) from 8 concurrent keep-alive connections for
+10 s, after 1 s of the same load as a warm-up that is not counted, with ``wrk`` (``apt-get
+install wrk``) or, when it is missing, the bounded Python load generator in
+``benchmarks/serving/loadgen.py``. Every server is treated alike: it listens on 127.0.0.1 only,
+writes its output to the same log file (never to a pipe nobody reads), answers one checked
+request and the warm-up before it is timed, and is stopped, with all its processes, before the
+next one starts, so no server competes with another for the CPUs. Rounds are interleaved (each
+round runs every server once, in a rotated order) and the table shows medians over the rounds,
+so a busy machine slows all servers alike and the ratios stay comparable; the load average
+during each measurement is printed with it.
 
 Servers, on two models:
 
@@ -16,16 +21,21 @@ Servers, on two models:
 
 ``modelpack serve`` with 1 and 2 workers, with and without batching, and with its default
 access log on; ``mlflow models serve --env-manager local`` with 1 and 2 workers (uvicorn's
-access log on, its default); as the ceiling, a bare ASGI app that answers a fixed body on the
-same uvicorn + uvloop + httptools stack; and the same bare app on plain uvicorn with the asyncio
-loop and 1 or 2 workers, which shows the lost-TCP_NODELAY trap (about 40 ms per keep-alive
-request) that ``modelpack serve`` avoids. Start-up is the time from starting the command to the
+access log on, its default); the bare raw-work app of each model
+(``benchmarks/serving/raw_app.py``: orjson in, the raw estimator's ``predict``, orjson out, no
+checks at all) on uvicorn + uvloop + httptools with 1 worker, the reference the serving issue
+sets (modelpack at least 80% of it); as the ceiling, a bare ASGI app that answers a fixed body
+on the same stack; and the same bare app on plain uvicorn with the asyncio loop and 1 or 2
+workers, which shows the lost-TCP_NODELAY trap (about 40 ms per keep-alive request) that
+``modelpack serve`` avoids. Start-up is the time from starting the command to the
 first 200 from ``/ping``. Server output goes to a log file in the work directory.
 
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_serving.py              # 3 rounds of 10 s each: ~15 minutes
     .venv/bin/python benchmarks/bench_serving.py --quick      # 1 round of 3 s
+    .venv/bin/python benchmarks/bench_serving.py --one-row    # the 1-row setups of the issue
+    .venv/bin/python benchmarks/bench_serving.py --only taxi  # setups whose label has "taxi"
     .venv/bin/python benchmarks/bench_serving.py --json /tmp/serving.json
     .venv/bin/python benchmarks/bench_serving.py --tensors    # JSON V2 vs binary V2 vs gRPC,
                                                               # 1,000 rows x 30 columns
@@ -57,10 +67,21 @@ ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 ZONES = ["43_151", "1_2", "7_9", "161_236", "132_265"]
-BODIES = {
-    "trivial": {"dataframe_records": [{"a": 0.1, "b": -1.2, "c": 0.7}]},
-    "taxi": {"dataframe_records": [{"PU_DO": "43_151", "trip_distance": 1.8}]},
+RECORDS = {
+    "trivial": [{"a": 0.1, "b": -1.2, "c": 0.7}],
+    "taxi": [{"PU_DO": "43_151", "trip_distance": 1.8}],
 }
+
+
+def body_for(model: str, fmt: str) -> dict[str, Any]:
+    """The request every server gets for ``model``: the same row, split or as records."""
+    records = RECORDS[model]
+    if fmt == "records":
+        return {"dataframe_records": records}
+    columns = list(records[0])
+    return {"dataframe_split": {"columns": columns, "data": [list(r.values()) for r in records]}}
+
+
 START_TIMEOUT = 180.0
 
 
@@ -72,6 +93,8 @@ def frame_to_records(frame: Any) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------------------ models
 def build_models(workdir: Path) -> dict[str, Any]:
     """Save both models with both tools; returns in-process predictions to check answers."""
+    import pickle
+
     import mlflow.sklearn
     import numpy as np
     import pandas as pd
@@ -110,8 +133,11 @@ def build_models(workdir: Path) -> dict[str, Any]:
         input_example=taxi.head(3),
         serialization_format="cloudpickle",
     )
-    row3 = pd.DataFrame(BODIES["trivial"]["dataframe_records"])
-    row_taxi = BODIES["taxi"]["dataframe_records"]
+    # the bare raw-work apps' models: the same fitted objects, pickled for this run only
+    (workdir / "raw-trivial.pkl").write_bytes(pickle.dumps(("array", lr3)))
+    (workdir / "raw-taxi.pkl").write_bytes(pickle.dumps(("records", (dv, lr))))
+    row3 = pd.DataFrame(RECORDS["trivial"])
+    row_taxi = RECORDS["taxi"]
     return {
         "trivial": float(lr3.predict(row3.to_numpy())[0]),
         "taxi": float(lr.predict(dv.transform(row_taxi))[0]),
@@ -123,15 +149,24 @@ def build_models(workdir: Path) -> dict[str, Any]:
 class Setup:
     label: str
     model: str
-    tool: str  # modelpack | mlflow | ceiling | uvicorn-asyncio
+    tool: str  # modelpack | mlflow | raw | ceiling | uvicorn-asyncio
     workers: int = 1
     extra: list[str] = field(default_factory=list)
 
+    @property
+    def answers(self) -> bool:
+        """True for the servers whose predictions are checked and shown per model."""
+        return self.tool in ("modelpack", "mlflow", "raw")
+
+    def env(self, workdir: Path) -> dict[str, str]:
+        return {"RAW_MODEL": str(workdir / f"raw-{self.model}.pkl")} if self.tool == "raw" else {}
+
     def command(self, workdir: Path, port: int) -> list[str]:
-        if self.tool in ("ceiling", "uvicorn-asyncio"):
-            loop = "uvloop" if self.tool == "ceiling" else "asyncio"
+        if self.tool in ("ceiling", "uvicorn-asyncio", "raw"):
+            loop = "asyncio" if self.tool == "uvicorn-asyncio" else "uvloop"
+            app = "raw_app:app" if self.tool == "raw" else "bare_app:app"
             return [
-                sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(HERE / "serving"),
+                sys.executable, "-m", "uvicorn", app, "--app-dir", str(HERE / "serving"),
                 "--host", "127.0.0.1", "--port", str(port), "--loop", loop, "--http", "httptools",
                 "--no-access-log", "--log-level", "warning", "--workers", str(self.workers),
             ]  # fmt: skip
@@ -146,8 +181,11 @@ class Setup:
         ]  # fmt: skip
 
 
+RAW = "bare raw-work app (orjson, raw predict)"
 SETUPS = [
     Setup("bare ASGI, fixed body (ceiling)", "trivial", "ceiling"),
+    Setup(RAW, "trivial", "raw"),
+    Setup(RAW, "taxi", "raw"),
     Setup("bare ASGI on plain uvicorn --loop asyncio", "trivial", "uvicorn-asyncio"),
     Setup("bare ASGI on plain uvicorn --loop asyncio --workers 2", "trivial", "uvicorn-asyncio", 2),
     Setup("modelpack serve", "trivial", "modelpack"),
@@ -164,6 +202,18 @@ SETUPS = [
     Setup("modelpack serve --no-batching --workers 2", "taxi", "modelpack", 2, ["--no-batching"]),
     Setup("mlflow models serve", "taxi", "mlflow"),
 ]
+#: the setups of the serving issue's 1-row targets (``--one-row``)
+ONE_ROW = {
+    ("bare ASGI, fixed body (ceiling)", "trivial"),
+    (RAW, "trivial"),
+    (RAW, "taxi"),
+    ("modelpack serve", "trivial"),
+    ("modelpack serve --workers 2", "trivial"),
+    ("mlflow models serve", "trivial"),
+    ("modelpack serve", "taxi"),
+    ("modelpack serve --workers 2", "taxi"),
+    ("mlflow models serve", "taxi"),
+}
 
 # What any server of a scikit-learn model pays before it can answer: a fresh interpreter
 # importing the library the model needs (and numpy, scipy and pandas with it).
@@ -197,7 +247,11 @@ def start(
     setup: Setup, workdir: Path, port: int, log: Path
 ) -> tuple[subprocess.Popen[bytes], float]:
     """Start a server in its own process group; returns it and the seconds to a 200 /ping."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        **setup.env(workdir),
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     started = time.perf_counter()
     with open(log, "ab") as out:
         proc = subprocess.Popen(
@@ -244,6 +298,8 @@ def load_wrk(
     port: int, body: bytes, connections: int, duration: float, workdir: Path
 ) -> dict[str, float]:
     script = workdir / "post.lua"
+    if duration < 1:
+        duration = 1.0  # wrk counts whole seconds
     script.write_text(
         'wrk.method = "POST"\n'
         f"wrk.body = {json.dumps(body.decode())}\n"
@@ -283,17 +339,21 @@ def measure(
     port = free_port()
     proc, startup = start(setup, workdir, port, workdir / "servers.log")
     try:
-        body = json.dumps(BODIES[setup.model]).encode()
+        body = json.dumps(body_for(setup.model, args.format)).encode()
         status, answer = call(port, "POST", "/invocations", body)
-        if setup.tool in ("modelpack", "mlflow"):
+        if setup.answers:
             got = json.loads(answer)["predictions"][0]
             if status != 200 or abs(got - expected) > 1e-6 * max(1.0, abs(expected)):
                 raise RuntimeError(f"{setup.label}: answered {status} {answer[:200]!r}")
         run = load_wrk if shutil.which("wrk") and not args.python_load else load_python
+        if args.warmup > 0:
+            run(port, body, args.connections, args.warmup, workdir)
+        load_before = os.getloadavg()[0]
         result = run(port, body, args.connections, args.duration, workdir)
+        load = (load_before + os.getloadavg()[0]) / 2
     finally:
         stop(proc)
-    return {**result, "startup": startup}
+    return {**result, "startup": startup, "load": load}
 
 
 def main() -> int:
@@ -306,6 +366,20 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="1 round of 3 s")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator")
     parser.add_argument("--only", help="run only setups whose label or model contains this")
+    parser.add_argument(
+        "--one-row",
+        action="store_true",
+        help="only the setups of the 1-row targets: ceiling, raw-work apps, modelpack, MLflow",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("split", "records"),
+        default="split",
+        help="the request body: dataframe_split (default) or dataframe_records",
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=1.0, help="seconds of uncounted load before each run"
+    )
     parser.add_argument("--json", type=Path, help="also write the raw numbers here")
     parser.add_argument(
         "--tensors",
@@ -330,6 +404,8 @@ def main() -> int:
     if args.tensors:
         return tensor_protocols(args)
     setups = [s for s in SETUPS if not args.only or args.only in f"{s.label} {s.model}"]
+    if args.one_row:
+        setups = [s for s in setups if (s.label, s.model) in ONE_ROW]
     workdir = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     try:
         expected = build_models(workdir)
@@ -343,8 +419,8 @@ def main() -> int:
                 res = measure(setups[i], workdir, expected[setups[i].model], args)
                 runs[i].append(res)
                 print(f"round {r + 1}: {setups[i].label} [{setups[i].model}]: {res['rps']:.0f} req/s, "
-                      f"p50 {res['p50']:.2f} ms, p99 {res['p99']:.2f} ms, start {res['startup']:.2f} s",
-                      file=sys.stderr, flush=True)  # fmt: skip
+                      f"p50 {res['p50']:.2f} ms, p99 {res['p99']:.2f} ms, start {res['startup']:.2f} s, "
+                      f"load {res['load']:.1f}", file=sys.stderr, flush=True)  # fmt: skip
         report(setups, runs, args, statistics.median(floors))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -372,20 +448,27 @@ def report(
         for i, s in enumerate(setups)
         if s.tool == "mlflow" and s.workers == 1
     }
+    raw = {s.model: med[i]["rps"] for i, s in enumerate(setups) if s.tool == "raw"}
     wrk = shutil.which("wrk") and not args.python_load
     loadgen = f"wrk -t2 -c{args.connections}" if wrk else "Python load generator"
-    print(f"\n{args.rounds} interleaved round(s) of {args.duration:g} s, {args.connections} keep-alive "
-          f"connections ({loadgen}), 1-row requests; medians. {platform.platform()}, "
-          f"{os.cpu_count()} CPUs, Python {platform.python_version()}.\n")  # fmt: skip
-    print("| server | model | req/s | p50 ms | p99 ms | start-up s | req/s vs MLflow (1 worker) |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    loads = [r["load"] for rs in runs.values() for r in rs]
+    print(f"\n{args.rounds} interleaved round(s) of {args.duration:g} s after {args.warmup:g} s of "
+          f"warm-up, {args.connections} keep-alive connections ({loadgen}), 1-row "
+          f"dataframe_{args.format} requests; medians. {platform.platform()}, {os.cpu_count()} "
+          f"CPUs, Python {platform.python_version()}. 1-minute load average during the "
+          f"measurements: median {statistics.median(loads):.1f} (range {min(loads):.1f}-"
+          f"{max(loads):.1f}).\n")  # fmt: skip
+    print("| server | model | req/s | p50 ms | p99 ms | start-up s | vs raw-work app | "
+          "vs MLflow (1 worker) |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for i, s in enumerate(setups):
         m = med[i]
         ours = s.tool in ("modelpack", "mlflow")
         ratio = f"{m['rps'] / base[s.model]:.1f}x" if s.model in base and ours else ""
+        vs_raw = f"{m['rps'] / raw[s.model]:.0%}" if s.model in raw and s.answers else ""
         errors = f" ({m['errors']:.0f} errors)" if m["errors"] else ""
-        print(f"| {s.label} | {s.model if ours else '-'} | {m['rps']:,.0f}{errors} | "
-              f"{m['p50']:.2f} | {m['p99']:.2f} | {m['startup']:.2f} | {ratio} |")  # fmt: skip
+        print(f"| {s.label} | {s.model if s.answers else '-'} | {m['rps']:,.0f}{errors} | "
+              f"{m['p50']:.2f} | {m['p99']:.2f} | {m['startup']:.2f} | {vs_raw} | {ratio} |")  # fmt: skip
     print(f"\nStart-up floor: a fresh `python -c \"{FLOOR}\"` takes {floor:.2f} s here (median "
           "of one per round); no server of these models can be ready sooner.")  # fmt: skip
     if args.json:
