@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
-from tests.ui.conftest import TOKEN, UI
+from tests.ui.conftest import TOKEN, UI, _start
 
 
 def _models_versions(ui: UI) -> str:
@@ -96,3 +97,42 @@ def test_read_only_ui_offers_no_actions(page: Any, readonly_ui: UI) -> None:
     page.wait_for_selector("#version-actions >> text=Read-only")
     assert page.locator("#alias-form").count() == 0
     assert page.inner_text("#session") == "Read-only"
+
+
+def test_a_transition_can_archive_the_version_in_that_stage(page: Any, ui: UI) -> None:
+    for version, archive in ((1, False), (2, True)):
+        page.goto(f"{ui.url}/version?name=ui-model&version={version}")
+        page.wait_for_selector("#session")
+        if page.locator("#token-input").count():
+            _sign_in(page)
+        page.select_option("#stage-select", "Production")
+        if archive:
+            page.check("#archive-existing")
+        page.click("#stage-form button")
+        page.wait_for_function(
+            "() => document.querySelector('#main dl.facts').textContent.includes('Production')"
+        )
+    out = _models_versions(ui)
+    lines = {line.split()[0]: line for line in out.splitlines()[1:] if line}
+    assert "Production" in lines["2"] and "Archived" in lines["1"]
+
+
+def test_the_models_list_pages_past_its_first_hundred(page: Any, tmp_path: Path) -> None:
+    from modelpack._store import get_store
+
+    store = get_store(str(tmp_path / "store"))
+    for i in range(105):
+        store.create_registered_model(f"model-{i:03d}", description=None, tags={})
+    store.close()
+    url, process = _start(tmp_path / "store", tmp_path / "ui.log")
+    try:
+        page.goto(f"{url}/models")
+        page.wait_for_function("() => document.body.dataset.ready === '1'")
+        assert page.locator("#models tbody tr").count() == 100
+        page.click("#more-models")
+        page.wait_for_function("() => document.querySelectorAll('#models tbody tr').length === 105")
+        assert page.locator("#more-models").is_hidden()
+        assert page.inner_text("#models tbody tr:last-child td:first-child") == "model-104"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
