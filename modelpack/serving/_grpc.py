@@ -1,20 +1,25 @@
 """The Open Inference Protocol over gRPC: ``inference.GRPCInferenceService`` with grpcio.
 
 The servicer answers health, metadata and infer calls for whatever models a lookup callable
-``(name, version) -> PyFuncModel`` finds (the scoring app's model table), so it serves what the
-HTTP endpoints serve. Tensors are read and written by ``_tensors`` and turned into ``predict``
+``(name, version) -> Served or PyFuncModel`` finds (the scoring app's model table), so it serves
+what the HTTP endpoints serve, and reports the version it serves (a model served from an alias
+answers with the version the alias named when it loaded). A version asked for that is not the
+one served is NOT_FOUND, as on REST; a malformed request (a tensor whose contents disagree
+with its shape, an unknown datatype or input) is INVALID_ARGUMENT, with the reason as details. Tensors are read and written by ``_tensors`` and turned into ``predict``
 input by ``_v2.build_inputs``: the same checks and limits as the REST endpoints. An infer
 request whose inputs come as ``raw_input_contents`` is answered with ``raw_output_contents``
 (what Triton's clients send and expect); one with typed ``contents`` gets typed contents back.
 
 The server runs on its own threads beside the HTTP server's event loop, in the same process
 (in each worker, with ``--workers``: they share the port, the kernel spreads connections).
+Every call is counted in the app's ``/metrics`` (``protocol="grpc"``, see ``_metrics``).
 grpcio comes with the ``grpc`` extra; nothing here imports it until a server starts.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -24,18 +29,22 @@ from modelpack.serving import _tensors, _v2
 from modelpack.serving._batching import run_one
 from modelpack.serving._errors import HTTPError, model_error
 from modelpack.serving._limits import DEFAULT_MAX_CELLS
+from modelpack.serving._repository import Served
 
 if TYPE_CHECKING:
     import numpy as np
 
     from modelpack.pyfunc import PyFuncModel
+    from modelpack.serving._metrics import Metrics
 
 __all__ = ["Lookup", "Servicer", "start_for_app", "start_server"]
 
 log = logging.getLogger("modelpack.serving")
 
-#: finds the model served as ``name`` (``version``: None for any); raises LookupError if none
-Lookup = Callable[[str, "str | None"], "PyFuncModel"]
+#: finds the model served as ``name`` (``version``: None for any); raises LookupError if none.
+#: A :class:`Served` (a model table's answer) also says the version served.
+Lookup = Callable[[str, "str | None"], "Served | PyFuncModel"]
+_SERVICE = "/inference.GRPCInferenceService/"
 
 #: the typed-contents field of each datatype (FP16 has none: it travels raw)
 _CONTENTS = {
@@ -77,56 +86,91 @@ def _status(e: HTTPError) -> Any:
     return code.get(e.status, grpc.StatusCode.UNKNOWN if e.status >= 500 else code[400])
 
 
-class Servicer:
-    """The six calls of ``inference.GRPCInferenceService`` over a model lookup."""
+def _failure(e: Exception) -> tuple[Any, str]:
+    """The gRPC status and details answering a call that raised ``e``."""
+    import grpc
 
-    def __init__(self, lookup: Lookup, *, max_cells: int = DEFAULT_MAX_CELLS) -> None:
+    if isinstance(e, HTTPError):
+        return _status(e), e.message
+    if isinstance(e, LookupError):
+        return grpc.StatusCode.NOT_FOUND, str(e)
+    if isinstance(e, RecursionError):
+        return grpc.StatusCode.INVALID_ARGUMENT, "the request is nested too deeply"
+    log.error("internal error while answering a gRPC call", exc_info=e)
+    return grpc.StatusCode.INTERNAL, "internal server error; see the server log"
+
+
+class Servicer:
+    """The six calls of ``inference.GRPCInferenceService`` over a model lookup; each call is
+    counted in ``metrics`` when given."""
+
+    def __init__(
+        self,
+        lookup: Lookup,
+        *,
+        max_cells: int = DEFAULT_MAX_CELLS,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.lookup = lookup
         self.max_cells = max_cells
+        self.metrics = metrics
         self.pb = _messages()
 
     # ------------------------------------------------------------------ plumbing
-    def _call(self, context: Any, answer: Callable[[], Any]) -> Any:
-        """``answer()``, with an HTTPError or a LookupError as the matching gRPC status."""
-        import grpc
-
+    def _call(self, context: Any, method: str, answer: Callable[[], Any]) -> Any:
+        """``answer()``, counted; an exception becomes the matching gRPC status."""
+        started = time.perf_counter()
         try:
-            return answer()
-        except HTTPError as e:
-            context.abort(_status(e), e.message)
-        except LookupError as e:
-            context.abort(grpc.StatusCode.NOT_FOUND, str(e))
-        except RecursionError:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the request is nested too deeply")
-        except Exception:
-            log.exception("internal error while answering a gRPC call")
-            context.abort(grpc.StatusCode.INTERNAL, "internal server error; see the server log")
+            result = answer()
+        except Exception as e:
+            code, details = _failure(e)
+        else:
+            self._observe(method, "OK", started)
+            return result
+        self._observe(method, code.name, started)
+        context.abort(code, details)  # raises: grpcio ends the call with this status
 
-    def _model(self, name: str, version: str) -> PyFuncModel:
-        return self.lookup(name, version or None)
+    def _observe(self, method: str, code: str, started: float) -> None:
+        if self.metrics is not None:
+            self.metrics.observe_grpc(_SERVICE + method, code, time.perf_counter() - started)
+
+    def _served(self, name: str, version: str) -> tuple[PyFuncModel, str | None]:
+        """The model served as ``name`` and the version it is (None when unversioned)."""
+        found = self.lookup(name, version or None)
+        if isinstance(found, Served):
+            return found.model, found.version
+        return found, version or None
 
     # ------------------------------------------------------------------ health, metadata
     # (method names are the protocol's)
     def ServerLive(self, request: Any, context: Any) -> Any:
-        return self.pb.ServerLiveResponse(live=True)
+        return self._call(context, "ServerLive", lambda: self.pb.ServerLiveResponse(live=True))
 
     def ServerReady(self, request: Any, context: Any) -> Any:
-        return self.pb.ServerReadyResponse(ready=True)
+        return self._call(context, "ServerReady", lambda: self.pb.ServerReadyResponse(ready=True))
 
     def ModelReady(self, request: Any, context: Any) -> Any:
-        try:
-            self._model(request.name, request.version)
-        except LookupError:
-            return self.pb.ModelReadyResponse(ready=False)
-        return self.pb.ModelReadyResponse(ready=True)
+        def answer() -> Any:
+            try:
+                self._served(request.name, request.version)
+            except LookupError:  # not served (or not that version): the answer is "not ready"
+                return self.pb.ModelReadyResponse(ready=False)
+            return self.pb.ModelReadyResponse(ready=True)
+
+        return self._call(context, "ModelReady", answer)
 
     def ServerMetadata(self, request: Any, context: Any) -> Any:
-        return self.pb.ServerMetadataResponse(name="modelpack", version=__version__)
+        def answer() -> Any:
+            return self.pb.ServerMetadataResponse(
+                name="modelpack", version=__version__, extensions=list(_v2.EXTENSIONS)
+            )
+
+        return self._call(context, "ServerMetadata", answer)
 
     def ModelMetadata(self, request: Any, context: Any) -> Any:
         def answer() -> Any:
-            model = self._model(request.name, request.version)
-            meta = _v2.model_metadata(model, request.name, request.version or None)
+            model, version = self._served(request.name, request.version)
+            meta = _v2.model_metadata(model, request.name, version)
             tensor = self.pb.ModelMetadataResponse.TensorMetadata
             return self.pb.ModelMetadataResponse(
                 name=meta["name"],
@@ -136,14 +180,14 @@ class Servicer:
                 outputs=[tensor(**t) for t in meta["outputs"]],
             )
 
-        return self._call(context, answer)
+        return self._call(context, "ModelMetadata", answer)
 
     # ------------------------------------------------------------------ infer
     def ModelInfer(self, request: Any, context: Any) -> Any:
-        return self._call(context, lambda: self._infer(request))
+        return self._call(context, "ModelInfer", lambda: self._infer(request))
 
     def _infer(self, request: Any) -> Any:
-        model = self._model(request.model_name, request.model_version)
+        model, version = self._served(request.model_name, request.model_version)
         raw = request.raw_input_contents
         if raw and len(raw) != len(request.inputs):
             raise HTTPError(
@@ -163,7 +207,7 @@ class Servicer:
         wanted = [o.name for o in request.outputs] or None
         outputs = _v2.select_outputs(_v2.model_outputs(out, model), wanted)
         response = self.pb.ModelInferResponse(
-            model_name=request.model_name, model_version=request.model_version, id=request.id
+            model_name=request.model_name, model_version=version or "", id=request.id
         )
         # raw_output_contents holds every output or none: raw when the request was, or when
         # an output has no typed field (FP16)
@@ -193,6 +237,15 @@ class Servicer:
                 "in raw_input_contents",
             )
         values = getattr(tensor.contents, _CONTENTS[datatype])
+        if not values and 0 not in shape:
+            used = [f.name for f, _ in tensor.contents.ListFields()]
+            if used:  # the values are there, in the field of another datatype
+                raise HTTPError(
+                    400,
+                    "BAD_REQUEST",
+                    f"{where} is {datatype}, so its values go in contents."
+                    f"{_CONTENTS[datatype]}; the request filled {', '.join(used)}",
+                )
         return tensor.name, _tensors.from_values(list(values), datatype, shape, where)
 
 
@@ -209,10 +262,11 @@ def start_server(
     *,
     max_cells: int = DEFAULT_MAX_CELLS,
     max_message_bytes: int = 64 * 1024 * 1024,
+    metrics: Metrics | None = None,
 ) -> tuple[Any, int]:
     """Start a gRPC server for ``lookup``'s models on ``address`` (``host:port``); returns it
-    (``.stop(grace)`` stops it) and the port it listens on."""
-    servicer = Servicer(lookup, max_cells=max_cells)
+    (``.stop(grace)`` stops it) and the port it listens on. Calls are counted in ``metrics``."""
+    servicer = Servicer(lookup, max_cells=max_cells, metrics=metrics)
     import grpc
 
     from modelpack.serving.proto import grpc_predict_v2_pb2_grpc
@@ -246,7 +300,11 @@ def start_for_app(app: Any) -> Callable[[], None]:
     if not address:
         return lambda: None
     server, port = start_server(
-        app.lookup, address, max_cells=config.max_cells, max_message_bytes=config.max_body_bytes
+        app.table.get,  # a Served: the model and the version it is
+        address,
+        max_cells=config.max_cells,
+        max_message_bytes=config.max_body_bytes,
+        metrics=app.metrics,
     )
     host = address.rpartition(":")[0]
     log.info("gRPC (Open Inference Protocol) listening on %s:%d", host, port)

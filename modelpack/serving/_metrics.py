@@ -5,6 +5,13 @@ each one also writes its counts to a small JSON file in a directory they share, 
 a second, and ``/metrics`` adds up every worker's file, so a scrape that lands on any worker
 sees the whole server (other workers' counts up to half a second old).
 
+gRPC calls (the Open Inference Protocol over gRPC, answered on the gRPC server's threads) are
+counted under the same metric names with ``protocol="grpc"``, the method as ``endpoint`` and the
+gRPC status code name as ``status``; HTTP series keep their labels (no ``protocol`` label), so
+queries written for them still match. The gRPC counts have their own lock and, with several
+workers, their own file per worker (``worker-<pid>-grpc.json``), written from a timer thread:
+the event loop's counts are never read from another thread.
+
 Per model: the memory each loaded version took (the growth of the worker's resident memory
 while it loaded, added up over the workers), how many workers serve each version (during an
 alias move, old and new side by side), and the loads that failed.
@@ -15,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 from bisect import bisect_left
 from collections.abc import Callable
 from pathlib import Path
@@ -42,10 +50,14 @@ SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384)
 _DUMP_EVERY = 0.5  # seconds
 
 _HELP = {
-    "modelpack_requests_total": ("counter", "HTTP requests answered, by endpoint and status."),
+    "modelpack_requests_total": (
+        "counter",
+        "Requests answered, by endpoint and status; gRPC calls with protocol=grpc, the method "
+        "as endpoint and the status code name as status.",
+    ),
     "modelpack_request_duration_seconds": (
         "histogram",
-        "Time from the request's arrival to its answer, by endpoint.",
+        "Time from the request's arrival to its answer, by endpoint (and protocol for gRPC).",
     ),
     "modelpack_batch_requests": ("histogram", "Requests served by one predict call."),
     "modelpack_batch_rows": ("histogram", "Rows passed to one predict call."),
@@ -94,6 +106,11 @@ class Metrics:
         #: the models this worker serves now (set by the app)
         self.models: ModelGauges = list
         self.load_failures: dict[str, int] = {}
+        # gRPC calls: updated from the gRPC server's threads, hence the lock
+        self._grpc_lock = threading.Lock()
+        self.grpc_requests: dict[tuple[str, str], int] = {}
+        self.grpc_latency: dict[str, _Histogram] = {}
+        self._grpc_timer: threading.Timer | None = None
 
     def touch(self) -> None:
         """Something other than a request changed (a model loaded): share it soon."""
@@ -116,6 +133,37 @@ class Metrics:
             self._dirty = True
             self._schedule_dump()
 
+    def observe_grpc(self, method: str, code: str, seconds: float) -> None:
+        """Count one gRPC call (any thread): ``method`` as ``/package.Service/Method``, ``code``
+        the name of its status code (``OK``, ``NOT_FOUND``, ...)."""
+        with self._grpc_lock:
+            key = (method, code)
+            self.grpc_requests[key] = self.grpc_requests.get(key, 0) + 1
+            hist = self.grpc_latency.get(method)
+            if hist is None:
+                hist = self.grpc_latency[method] = _Histogram(LATENCY_BUCKETS)
+            hist.observe(seconds)
+            if self._share_dir is not None and self._grpc_timer is None:
+                self._grpc_timer = threading.Timer(_DUMP_EVERY, self._dump_grpc)
+                self._grpc_timer.daemon = True
+                self._grpc_timer.start()
+
+    def _grpc_snapshot(self) -> dict[str, Any]:
+        with self._grpc_lock:
+            return {
+                "grpc_requests": [[m, code, n] for (m, code), n in self.grpc_requests.items()],
+                "grpc_latency": {
+                    m: [list(h.counts), h.total, h.count] for m, h in self.grpc_latency.items()
+                },
+            }
+
+    def _dump_grpc(self) -> None:
+        with self._grpc_lock:
+            self._grpc_timer = None
+        assert self._own_file is not None
+        _write_json(self._own_file.with_name(f"{self._own_file.stem}-grpc.json"),
+                    self._grpc_snapshot())  # fmt: skip
+
     def observe_batch(self, requests: int, rows: int) -> None:
         self.batch_requests.observe(requests)
         self.batch_rows.observe(rows)
@@ -134,12 +182,7 @@ class Metrics:
         self._timer = None
         self._dirty = False
         assert self._own_file is not None
-        tmp = self._own_file.with_suffix(".tmp")
-        try:
-            tmp.write_text(json.dumps(self.snapshot()))
-            os.replace(tmp, self._own_file)
-        except OSError:  # the directory went away at shutdown
-            pass
+        _write_json(self._own_file, self.snapshot())
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -152,10 +195,12 @@ class Metrics:
         }
 
     def _snapshots(self) -> list[dict[str, Any]]:
-        snaps = [self.snapshot()]
+        snaps = [self.snapshot(), self._grpc_snapshot()]
         if self._share_dir is not None:
+            assert self._own_file is not None
+            own = {self._own_file.name, f"{self._own_file.stem}-grpc.json"}
             for path in sorted(self._share_dir.glob("worker-*.json")):
-                if path == self._own_file:
+                if path.name in own:
                     continue
                 try:
                     snaps.append(json.loads(path.read_text()))
@@ -172,6 +217,8 @@ class Metrics:
         memory: dict[tuple[str, str], int] = {}
         workers: dict[tuple[str, str], int] = {}
         failures: dict[str, int] = {}
+        grpc_requests: dict[tuple[str, str], int] = {}
+        grpc_latency: dict[str, tuple[list[int], float]] = {}
         for snap in self._snapshots():
             for name, version, size in snap.get("models", ()):
                 if size is not None:
@@ -179,24 +226,32 @@ class Metrics:
                 workers[(name, version)] = workers.get((name, version), 0) + 1
             for name, n in snap.get("load_failures", {}).items():
                 failures[name] = failures.get(name, 0) + n
-            for ep, status, n in snap["requests"]:
+            for ep, status, n in snap.get("requests", ()):
                 requests[(ep, status)] = requests.get((ep, status), 0) + n
-            for ep, (counts, total, _) in snap["latency"].items():
+            for ep, (counts, total, _) in snap.get("latency", {}).items():
                 latency[ep] = _add(latency.get(ep), counts, total)
+            for method, code, n in snap.get("grpc_requests", ()):
+                grpc_requests[(method, code)] = grpc_requests.get((method, code), 0) + n
+            for method, (counts, total, _) in snap.get("grpc_latency", {}).items():
+                grpc_latency[method] = _add(grpc_latency.get(method), counts, total)
             for name in ("batch_requests", "batch_rows"):
-                counts, total = snap[name]
-                batches[name] = _add(batches.get(name), counts, total)
+                if name in snap:
+                    counts, total = snap[name]
+                    batches[name] = _add(batches.get(name), counts, total)
         lines = _header("modelpack_requests_total")
         for (ep, status), n in sorted(requests.items()):
             lines.append(f'modelpack_requests_total{{endpoint="{ep}",status="{status}"}} {n}')
+        for (method, code), n in sorted(grpc_requests.items()):
+            lines.append(
+                f'modelpack_requests_total{{protocol="grpc",endpoint="{method}",status="{code}"}} {n}'
+            )
         lines += _header("modelpack_request_duration_seconds")
-        for ep, (counts, total) in sorted(latency.items()):
+        for labels, (counts, total) in [
+            *((f'endpoint="{ep}"', v) for ep, v in sorted(latency.items())),
+            *((f'protocol="grpc",endpoint="{m}"', v) for m, v in sorted(grpc_latency.items())),
+        ]:
             lines += _histogram(
-                "modelpack_request_duration_seconds",
-                LATENCY_BUCKETS,
-                counts,
-                total,
-                f'endpoint="{ep}"',
+                "modelpack_request_duration_seconds", LATENCY_BUCKETS, counts, total, labels
             )
         for name, (counts, total) in batches.items():
             lines += _header(f"modelpack_{name}")
@@ -213,6 +268,16 @@ class Metrics:
             for name, n in sorted(failures.items()):
                 lines.append(f'modelpack_model_load_failures_total{{model="{name}"}} {n}')
         return "\n".join(lines) + "\n"
+
+
+def _write_json(path: Path, doc: dict[str, Any]) -> None:
+    """Replace ``path`` with ``doc`` in one step (readers see the old or the new file)."""
+    tmp = path.with_suffix(".tmp")
+    try:
+        tmp.write_text(json.dumps(doc))
+        os.replace(tmp, path)
+    except OSError:  # the directory went away at shutdown
+        pass
 
 
 def _add(

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from modelpack.pyfunc import PyFuncModel
 
 __all__ = [
+    "EXTENSIONS",
     "HEADER_LENGTH",
     "InferRequest",
     "Output",
@@ -51,6 +52,11 @@ __all__ = [
     "select_outputs",
 ]
 
+#: the protocol extensions this server implements, as server metadata lists them (REST
+#: ``GET /v2`` and gRPC ServerMetadata): raw tensor bytes after the JSON body, and the
+#: repository index, load and unload endpoints (REST only, like the binary data; over gRPC
+#: raw tensors are the core protocol's raw_input_contents)
+EXTENSIONS = ("binary_tensor_data", "model_repository")
 #: the request and response header of the binary tensor data extension (lower case, as ASGI)
 HEADER_LENGTH = b"inference-header-content-length"
 #: the request parameter naming the method predict runs; reserved, no signature declares it

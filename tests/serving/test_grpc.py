@@ -7,7 +7,9 @@ while the server keeps serving.
 
 from __future__ import annotations
 
+import re
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -223,6 +225,16 @@ def test_grpc_with_two_workers(tmp_path: Path, tensor_dir: Path, tensor_model: A
                 resp = stub.ModelInfer(_raw_request(X[:3]))
                 got = np.frombuffer(resp.raw_output_contents[0], dtype="<f8")
                 assert got == pytest.approx(tensor_model.predict(X[:3]))
+        # every worker's gRPC counts reach /metrics (shared within half a second): 4 scrapes
+        # in a row (fresh connections: both workers) count all 5 calls
+        ok = f'modelpack_requests_total{{protocol="grpc",endpoint="{INFER}",status="OK"}}'
+        deadline, settled = time.monotonic() + 30, 0
+        while settled < 4:
+            text = server.get("/metrics").body.decode()
+            assert _metric(text, ok) <= 5, text
+            settled = settled + 1 if _metric(text, ok) == 5 else 0
+            assert time.monotonic() < deadline, text
+            time.sleep(0.1)
     finally:
         server.stop()
     assert "gRPC (Open Inference Protocol) listening" in server.log()
@@ -291,3 +303,84 @@ def test_servicer_in_process_with_string_outputs(tmp_path: Path) -> None:
             assert "serves 'labels'" in info.value.details()
     finally:
         server.stop(None)
+
+
+# ------------------------------------------------------------- metadata, versions, metrics
+def test_server_metadata_names_the_extensions(stub: Any) -> None:
+    meta = stub.ServerMetadata(pb.ServerMetadataRequest())
+    assert list(meta.extensions) == ["binary_tensor_data", "model_repository"]
+
+
+def test_typed_values_in_the_wrong_field_are_invalid_argument(stub: Any) -> None:
+    tensor = pb.ModelInferRequest.InferInputTensor(
+        name="x",
+        datatype="FP64",
+        shape=[1, 3],
+        contents=pb.InferTensorContents(int64_contents=[1, 2, 3]),
+    )
+    with pytest.raises(grpc.RpcError) as info:
+        stub.ModelInfer(pb.ModelInferRequest(model_name="m", inputs=[tensor]))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "contents.fp64_contents" in info.value.details()
+    assert "int64_contents" in info.value.details()
+
+
+def _metric(text: str, line_start: str) -> int:
+    values = [int(float(line.rsplit(" ", 1)[1])) for line in text.splitlines()
+              if line.startswith(line_start)]  # fmt: skip
+    return sum(values)
+
+
+INFER = "/inference.GRPCInferenceService/ModelInfer"
+
+
+def test_grpc_calls_are_counted_in_metrics(stub: Any, tensor_server: Server) -> None:
+    ok = f'modelpack_requests_total{{protocol="grpc",endpoint="{INFER}",status="OK"}}'
+    missing = f'modelpack_requests_total{{protocol="grpc",endpoint="{INFER}",status="NOT_FOUND"}}'
+    before = tensor_server.get("/metrics").body.decode()
+    for _ in range(3):
+        stub.ModelInfer(_raw_request(X[:2]))
+    with pytest.raises(grpc.RpcError):
+        stub.ModelInfer(_raw_request(X[:2], model_name="other"))
+    text = tensor_server.get("/metrics").body.decode()
+    assert _metric(text, ok) == _metric(before, ok) + 3
+    assert _metric(text, missing) == _metric(before, missing) + 1
+    count = f'modelpack_request_duration_seconds_count{{protocol="grpc",endpoint="{INFER}"}}'
+    assert _metric(text, count) == _metric(before, count) + 4
+    # one family, one header: the gRPC series sit under the HTTP ones' HELP and TYPE
+    assert text.count("# TYPE modelpack_requests_total counter") == 1
+    assert re.search(r'modelpack_requests_total\{endpoint="/metrics",status="200"\} \d+', text)
+
+
+def test_grpc_reports_the_version_an_alias_serves(tmp_path: Path) -> None:
+    """models:/m@prod served over gRPC: metadata, ready and infer say version 1 (as REST
+    does); asking for version 2, which is not served, is NOT_FOUND naming the served one."""
+    import modelpack
+
+    for factor in (1, 2):
+        path = save_tensor_model(tmp_path / f"v{factor}")
+        modelpack.register_model(path, "m")
+    modelpack.set_alias("m", "prod", "1")
+    grpc_port = free_port()
+    server = start_server("models:/m@prod", tmp_path / "alias.log", "--grpc-port",
+                          str(grpc_port), "--no-access-log")  # fmt: skip
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+            stub = pb_grpc.GRPCInferenceServiceStub(channel)
+            meta = stub.ModelMetadata(pb.ModelMetadataRequest(name="m"))
+            assert list(meta.versions) == ["1"]
+            assert server.get("/v2/models/m").json()["versions"] == ["1"]
+            assert stub.ModelReady(pb.ModelReadyRequest(name="m", version="1")).ready
+            assert not stub.ModelReady(pb.ModelReadyRequest(name="m", version="2")).ready
+            assert stub.ModelInfer(_raw_request(X[:2])).model_version == "1"
+            assert stub.ModelInfer(_raw_request(X[:2], model_version="1")).model_version == "1"
+            for call in (
+                lambda: stub.ModelInfer(_raw_request(X[:2], model_version="2")),
+                lambda: stub.ModelMetadata(pb.ModelMetadataRequest(name="m", version="2")),
+            ):
+                with pytest.raises(grpc.RpcError) as info:
+                    call()
+                assert info.value.code() == grpc.StatusCode.NOT_FOUND
+                assert "serves version 1" in info.value.details()
+    finally:
+        server.stop()
