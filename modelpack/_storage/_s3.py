@@ -124,14 +124,16 @@ class _StreamedUpload:
         )
         return {"PartNumber": number, "ETag": answer["ETag"]}
 
-    def run(self, first: bytes, rest: Readable, part_size: int) -> None:
+    def run(self, head: list[bytes], rest: Readable, part_size: int) -> None:
+        """Send the part in ``head`` (taken out of it, so only the pool holds it), then the
+        rest of the body in parts of ``part_size``; complete the upload, or abort it."""
         from concurrent.futures import Future, ThreadPoolExecutor
 
         slots = threading.BoundedSemaphore(self.in_flight)
         futures: list[Future[dict[str, Any]]] = []
         pool = ThreadPoolExecutor(self.in_flight, thread_name_prefix="modelpack-s3-part")
         try:
-            part = first
+            part = head.pop()
             while part:
                 slots.acquire()
                 for done in futures:  # stop reading as soon as a part has failed
@@ -310,15 +312,15 @@ class S3Storage(ArtifactStorage):
         part_size = self._config.multipart_chunksize
         if size_hint is not None and size_hint > part_size * _MAX_PARTS:
             part_size = -(-size_hint // _MAX_PARTS)  # S3 takes at most 10,000 parts
-        first = _read_full(fileobj, max(part_size, self._config.multipart_threshold))
+        head = [_read_full(fileobj, max(part_size, self._config.multipart_threshold))]
         key = self._key(dest_path)
         with self._errors(dest_path):
-            if len(first) < self._config.multipart_threshold:
+            if len(head[0]) < self._config.multipart_threshold:
                 # under the threshold, so the body has ended: one PUT, as put_file does
-                self._client.put_object(Bucket=self.bucket, Key=key, Body=first)
+                self._client.put_object(Bucket=self.bucket, Key=key, Body=head[0])
                 return
             upload = self._client.create_multipart_upload(Bucket=self.bucket, Key=key)
-            _StreamedUpload(self, key, upload["UploadId"]).run(first, fileobj, part_size)
+            _StreamedUpload(self, key, upload["UploadId"]).run(head, fileobj, part_size)
 
     def delete_prefix(self, prefix: str) -> None:
         key = self._key(prefix)
