@@ -106,15 +106,26 @@ def _link_file(source: Path, dest: Path, root: Path, action: str, tree: str) -> 
 
 
 def copy_model_file(
-    source: str | os.PathLike[str], dest: str | os.PathLike[str], *, action: str = "copy"
+    source: str | os.PathLike[str],
+    dest: str | os.PathLike[str],
+    *,
+    action: str = "copy",
+    follow_link: bool = True,
 ) -> None:
-    """Copy the one regular file a caller names (it may be reached through a link) to ``dest``.
+    """Copy the one regular file a caller names to ``dest``.
 
-    A FIFO, socket or device is an :class:`~modelpack.exceptions.IntegrityError` and is never
-    opened for reading (a FIFO would block the copy forever); the message reads ``"refusing
-    to {action} {folder}: {name} is a FIFO..."``.
+    With ``follow_link`` (the caller's own file), ``source`` may be a link to a regular file;
+    without, a link is refused like anything else that is not a regular file. A FIFO,
+    socket or device is an :class:`~modelpack.exceptions.IntegrityError` and is never opened
+    for reading (a FIFO would block the copy forever); the message reads ``"refusing to
+    {action} {folder}: {name} is a FIFO..."``.
     """
-    real = Path(os.path.realpath(source))
+    given = Path(os.path.abspath(source))
+    if not follow_link:
+        mode = os.lstat(given).st_mode
+        if not stat.S_ISREG(mode):
+            raise not_regular_error(given.parent, given, mode, action=action, tree="its folder")
+    real = Path(os.path.realpath(given))
     mode = os.stat(real).st_mode
     if not stat.S_ISREG(mode):
         raise not_regular_error(real.parent, real, mode, action=action, tree="its folder")

@@ -23,6 +23,7 @@ from modelpack._manifest import Manifest, write_manifest
 from modelpack._preprocess import first_stage, input_kind_of, save_preprocessor
 from modelpack._pyfunc_model import PyFuncModel
 from modelpack._python_model import as_python_model
+from modelpack._safe_copy import copy_model_file, copy_model_tree
 from modelpack._signature import Signature, infer_schema, infer_signature, is_dataframe
 from modelpack._swap import apply_umask, move_into_place, recover, temp_dir_for
 from modelpack.exceptions import ModelExistsError, warn
@@ -184,10 +185,16 @@ def _copy_code(code_paths: Sequence[str] | None, model_dir: Path) -> str | None:
     dest.mkdir()
     for source in code_paths:
         src = Path(source)
+        # As for a python_function model's artifacts: the path named may be a link (the
+        # caller's choice), but nothing inside a named folder is followed, so a link there
+        # never carries a file from elsewhere into a model that others will load.
+        action = f"save the code path {source!r} from"
         if src.is_dir():
-            shutil.copytree(src, dest / src.name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif src.is_file():
-            shutil.copy2(src, dest / src.name)
+            copy_model_tree(
+                src, dest / src.name, action=action, skip=("__pycache__",), tree="the code folder"
+            )
+        elif src.exists():
+            copy_model_file(src, dest / src.name, action=action)
         else:
             raise FileNotFoundError(f"code path {source} does not exist")
     return CODE_DIR

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from urllib.parse import unquote, urlparse
 
 from modelpack._artifacts import load_pil, split_runs_uri
 from modelpack._client._tracking import TrackingClient
+from modelpack._safe_copy import copy_model_file, copy_model_tree
 from modelpack._store import FileInfo
 from modelpack.exceptions import ModelNotFoundError, StoreError
 
@@ -92,10 +92,12 @@ def download_artifacts(
     source = _local_source(artifact_uri)
     dst.mkdir(parents=True, exist_ok=True)
     copy = dst / source.name
+    # the folder named may be reached through a link; a link, FIFO or device inside it is
+    # refused (IntegrityError naming it), as for every copy of a model or artifact folder
     if source.is_dir():
-        shutil.copytree(source, copy, dirs_exist_ok=True)
+        copy_model_tree(source, copy, action="download", merge=True, tree="the artifact folder")
     else:
-        shutil.copyfile(source, copy)
+        copy_model_file(source, copy, action="download")
     return str(copy.absolute())
 
 

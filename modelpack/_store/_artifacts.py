@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from modelpack._safe_copy import copy_model_tree
+from modelpack._safe_copy import copy_model_file, copy_model_tree
 from modelpack._storage._paths import clean_path
 from modelpack._store._base import RunStore
 from modelpack._store._entities import FileInfo
@@ -92,8 +92,10 @@ class LocalArtifacts(RunStore):
         # a path ending in "/" (or the root) copies the folder's contents into dst itself
         name = str(path or "").replace("\\", "/").split("/")[-1]
         target = dst / name if name not in ("", ".") else dst
-        if source.is_dir():
-            shutil.copytree(source, target, dirs_exist_ok=True)
+        # the run's folder holds regular files only (copies in refuse anything else): a link,
+        # FIFO or device found there now was planted, and is refused, never followed
+        if source.is_dir() and not source.is_symlink():
+            copy_model_tree(source, target, action="download", merge=True, tree="the run")
         else:
-            shutil.copyfile(source, target)
+            copy_model_file(source, target, action="download", follow_link=False)
         return target.absolute()

@@ -30,7 +30,7 @@ from typing import IO, Any
 from modelpack import _env
 from modelpack._integrity import file_digest
 from modelpack._progress import Progress
-from modelpack._safe_copy import copy_model_tree, kind_of
+from modelpack._safe_copy import copy_model_file, copy_model_tree, kind_of
 from modelpack._version import __version__
 from modelpack.exceptions import IntegrityError, ModelpackError
 from modelpack.pack import _bootstrap
@@ -188,7 +188,7 @@ def assemble(model_dir: Path, bundle: Path, options: PackOptions) -> dict[str, A
         _wheelhouse(bundle, model_dir, python, options)
     for rel, source in options.extra_files.items():
         (bundle / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, bundle / rel)
+        copy_model_file(source, bundle / rel, action=f"pack the extra file {rel!r} from")
     _entry_scripts(bundle)
     manifest["files"] = _digests(bundle)
     (bundle / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
