@@ -218,11 +218,22 @@ def _artifact_routes(get_store: GetStore, access: Access, reader: ArtifactReader
     ]
 
 
+def _run_detail(store: Store, run_id: str, reader: ArtifactReader) -> dict[str, Any]:
+    """The run page's data; its artifact location is where the browser reads the files."""
+    row = _runs_api.run_detail(store, run_id)
+    location = reader.location(store, run_id)
+    if location is not None:
+        row["system"]["artifact_uri"] = location
+    return row
+
+
 def api_routes(
     get_store: GetStore, access: Access, reader: ArtifactReader | None = None
 ) -> list[Any]:
     """Every ``/ui/api`` route of the UI; ``reader`` says where run artifacts are read."""
     from starlette.routing import Route
+
+    artifacts = reader or ArtifactReader()
 
     readers: dict[str, Reader] = {
         "experiments": _runs_api.experiments,
@@ -243,10 +254,10 @@ def api_routes(
         if (refused := _refused(access, request)) is not None:
             return refused
         run_id = request.path_params["run_id"]
-        return await _call(lambda: _runs_api.run_detail(get_store(), run_id))
+        return await _call(lambda: _run_detail(get_store(), run_id, artifacts))
 
     routes.append(Route("/ui/api/runs/{run_id}", run, methods=["GET"]))
-    routes += _artifact_routes(get_store, access, reader or ArtifactReader())
+    routes += _artifact_routes(get_store, access, artifacts)
     for name, action in _registry_api.ACTIONS.items():
         routes.append(
             Route(f"/ui/api/actions/{name}", _writer(get_store, access, action), methods=["POST"])

@@ -175,6 +175,12 @@ class ArtifactReader:
             return _InStorage(self._storage(uri), "")
         return None
 
+    def location(self, store: Store, run_id: str) -> str | None:
+        """The URI of the run's files when they are read from a storage (else None: the
+        store's own artifact URI says where they are)."""
+        source = self.source(store, run_id)
+        return None if source is None else source.storage.uri_for(source.root)
+
 
 def list_artifacts(
     store: Store, run_id: str, path: str | None, *, reader: ArtifactReader | None = None

@@ -4,6 +4,7 @@ destination (a folder, or an S3 bucket on moto), never outside the run's artifac
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -48,6 +49,7 @@ class Served:
     artifact_uri: str
     store: Path
     folder: Path
+    destination: str
 
 
 def _serve(folder: Path, destination: str, env: dict[str, str]) -> tuple[str, Any]:
@@ -87,10 +89,11 @@ def _log_run(url: str, folder: Path) -> tuple[str, str]:
 @pytest.fixture(scope="module")
 def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("proxied")
-    url, process = _serve(folder, str(folder / "destination"), {})
+    destination = str(folder / "destination")
+    url, process = _serve(folder, destination, {})
     try:
         run_id, artifact_uri = _log_run(url, folder)
-        yield Served(url, run_id, artifact_uri, folder / "store", folder)
+        yield Served(url, run_id, artifact_uri, folder / "store", folder, destination)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -100,10 +103,11 @@ def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 def s3_server(s3: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("proxied-s3")
     bucket = s3.create_bucket()
-    url, process = _serve(folder, f"s3://{bucket}/team", s3.env())
+    destination = f"s3://{bucket}/team"
+    url, process = _serve(folder, destination, s3.env())
     try:
         run_id, artifact_uri = _log_run(url, folder)
-        yield Served(url, run_id, artifact_uri, folder / "store", folder)
+        yield Served(url, run_id, artifact_uri, folder / "store", folder, destination)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -118,8 +122,6 @@ def _get(url: str) -> tuple[int, bytes, str]:
 
 
 def _listing(served: Served, path: str = "") -> dict[str, Any]:
-    import json
-
     query = f"?path={urllib.parse.quote(path)}" if path else ""
     status, body, _ = _get(f"{served.url}/ui/api/runs/{served.run_id}/artifacts{query}")
     assert status == 200, body
@@ -139,6 +141,11 @@ def test_the_ui_lists_previews_and_downloads_proxied_artifacts(
     served: str, request: pytest.FixtureRequest
 ) -> None:
     server: Served = request.getfixturevalue(served)
+    status, body, _ = _get(f"{server.url}/ui/api/runs/{server.run_id}")
+    location = json.loads(body)["system"]["artifact_uri"]
+    assert location.startswith(server.destination) and location.endswith(
+        f"/{server.run_id}/artifacts"
+    )
     files = {f["path"]: f for f in _listing(server)["files"]}
     assert set(files) == {"info.json", "notes", "plots"}
     assert files["notes"]["is_dir"] and files["info.json"]["preview"] == "json"
