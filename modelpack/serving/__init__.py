@@ -1,9 +1,11 @@
 """Serving models over HTTP: the MLflow scoring protocol and the Open Inference Protocol.
 
-:func:`create_app` builds a plain ASGI application around a model, to mount in another ASGI
-app or run under any ASGI server; :func:`serve` runs it on uvicorn (what ``modelpack serve``
-does), with several worker processes if asked. Needs the ``serve`` extra:
-``pip install "modelpack[serve]"``.
+:func:`create_app` builds a plain ASGI application around one model or several (each under a
+name, and a model repository folder), to mount in another ASGI app or run under any ASGI
+server; :func:`serve` runs it on uvicorn with several worker processes if asked, and the Open
+Inference Protocol over gRPC beside it if asked. ``modelpack serve`` is a thin layer over
+:func:`serve`. Needs the ``serve`` extra: ``pip install "modelpack[serve]"`` (and ``grpc`` for
+gRPC).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -34,19 +35,6 @@ def _require_stack(*, server: bool) -> None:
     if server:
         require("uvicorn", "serve", purpose="serving")
         require("httptools", "serve", purpose="serving")  # uvicorn's parser, which _server uses
-
-
-def _name_of(model_uri: str | os.PathLike[str]) -> tuple[str, str | None]:
-    """The model name and version the Open Inference Protocol endpoints answer to."""
-    from modelpack._uri import parse_uri
-
-    uri = parse_uri(model_uri)
-    if uri.kind == "models" and uri.name:
-        return uri.name, str(uri.version) if uri.version is not None else None
-    path = Path(uri.path or ".")
-    if uri.kind == "path":
-        path = path.absolute()
-    return path.name or "model", None
 
 
 def _config(
