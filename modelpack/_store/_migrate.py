@@ -14,6 +14,11 @@ not (logging only the metric values and params still missing) and never creates 
 copy. A registered version keeps pointing at files in its run: its ``source`` becomes the
 copied run's ``runs:/`` URI. A version registered from a path outside any run is copied into
 a run of its own in the target's ``Default`` experiment.
+
+What the target refuses to hold (MLflow's server: long keys, long experiment names, ``:`` in
+model names, ...) or keeps in another form is left out, counted by kind and reported in one
+line per kind (``_migrate_refusals``); the rest is copied. A 401 or 403 stops the migration
+with a message saying so.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelpack._store._base import Store
@@ -41,7 +46,8 @@ from modelpack._store._entities import (
     ViewType,
     now_ms,
 )
-from modelpack.exceptions import ModelExistsError, ModelNotFoundError, StoreError
+from modelpack._store._migrate_refusals import Refusals, count_changes, log_run_data
+from modelpack.exceptions import ModelExistsError, ModelNotFoundError, StoreError, warn
 
 __all__ = ["MIGRATED_FROM", "MIGRATING", "MigrationSummary", "check_source", "copy_store"]
 
@@ -55,6 +61,7 @@ _PAGE = 1000
 #: records that ``n`` more items (runs or versions) are done
 _Advance = Callable[[int], None]
 _METRICS_PER_BATCH = 1000
+_MODELS_REFUSED = "registered models (refused, with their versions)"
 #: a server's refusals by error code, as the migration reports them
 _REFUSED = {
     "UNAUTHENTICATED": "the server answered 401 UNAUTHENTICATED (no credentials it accepts)",
@@ -72,6 +79,8 @@ class MigrationSummary:
     runs_skipped: int = 0
     versions_copied: int = 0
     versions_skipped: int = 0
+    #: one line per kind of item the target refused or kept in another form
+    refused: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return (
@@ -136,6 +145,7 @@ class _Migration:
     def __init__(self, source: Store, target: Store, source_id: str) -> None:
         self.source, self.target, self.source_id = source, target, source_id
         self.summary = MigrationSummary()
+        self.refusals = Refusals()
         #: source run id -> target run id
         self.runs: dict[str, str] = {}
         #: target child run id -> (the source's parent run id, the copy's parent tag now)
@@ -156,8 +166,14 @@ class _Migration:
             self._fix_parents()
             for model in models:
                 self._registered_model(model, versions[model.name], bar.advance)
+            self.summary.refused = self.refusals.lines(self.target.uri)
             if progress:
+                for line in self.summary.refused:
+                    bar.message(line)
                 bar.message(f"migrated {self.summary}")
+        if not progress:
+            for line in self.summary.refused:
+                warn(line)
         return self.summary
 
     # ------------------------------------------------------------------ experiments
@@ -166,14 +182,27 @@ class _Migration:
         try:
             found = target.get_experiment_by_name(exp.name)
             exp_id = found.experiment_id
-        except ModelNotFoundError:
+        except (ModelNotFoundError, ValueError):  # not there, or a name the target refuses
             found = None
-            exp_id = target.create_experiment(exp.name, tags=exp.tags)
+            created = self._create_experiment(exp)
+            if created is None:
+                if runs:
+                    where = f"in the experiment {exp.name[:60]!r}"
+                    self.refusals.add("runs (in a refused experiment)", where, len(runs))
+                advance(len(runs))
+                return
+            exp_id = created
         self.summary.experiments += 1
         if found is not None:
             for key, value in exp.tags.items():
                 if found.tags.get(key) != value:
-                    target.set_experiment_tag(exp_id, key, value)
+                    self.refusals.attempt(
+                        "experiment tags (refused)",
+                        target.set_experiment_tag,
+                        exp_id,
+                        key,
+                        value,
+                    )
             if found.lifecycle_stage == LifecycleStage.DELETED and runs:
                 target.restore_experiment(exp_id)  # to write its runs; deleted again below
         copied = _copies(target, exp_id)
@@ -183,6 +212,29 @@ class _Migration:
         src_deleted = exp.lifecycle_stage == LifecycleStage.DELETED
         if src_deleted and target.get_experiment(exp_id).lifecycle_stage != LifecycleStage.DELETED:
             target.delete_experiment(exp_id)
+
+    def _create_experiment(self, exp: Experiment) -> str | None:
+        """The new experiment's id; its tags one by one if the target refuses one of them."""
+        try:
+            return self.target.create_experiment(exp.name, tags=exp.tags)
+        except ValueError:
+            pass
+        exp_id = self.refusals.attempt(
+            "experiments (refused)",
+            self.target.create_experiment,
+            exp.name,
+            tags={},
+        )
+        if exp_id is not None:
+            for key, value in exp.tags.items():
+                self.refusals.attempt(
+                    "experiment tags (refused)",
+                    self.target.set_experiment_tag,
+                    exp_id,
+                    key,
+                    value,
+                )
+        return exp_id
 
     # ------------------------------------------------------------------ runs
     def _run(self, run: Run, exp_id: str, copy: Run | None) -> None:
@@ -198,15 +250,20 @@ class _Migration:
                 self.target.delete_run(copy.info.run_id)  # interrupted just before it
             return
         if copy is None:
-            tags = {k: v for k, v in run.data.tags.items() if k != _HISTORY_TAG}
-            tags.update({MIGRATED_FROM: src_id, MIGRATING: "true"})
-            new = NewRun(exp_id, run.info.run_name, run.info.user_id, run.info.start_time, tags)
-            copy = self.target.create_run(new)
+            copy = self._create_run(run, exp_id)
+            if copy is None:
+                return
         dst_id = copy.info.run_id
         self.runs[src_id] = dst_id
         if parent:
             self.parents[dst_id] = (parent, copy.data.tags.get(TAG_PARENT))
         self._run_data(run, copy)
+        count_changes(
+            self.refusals,
+            run.data,
+            self.target.get_run(dst_id).data,
+            skip_tags=frozenset({_HISTORY_TAG, MIGRATED_FROM, MIGRATING, TAG_PARENT}),
+        )
         self._run_files(src_id, dst_id)
         self.target.update_run_info(
             dst_id, status=run.info.status, end_time=run.info.end_time, run_name=run.info.run_name
@@ -215,6 +272,22 @@ class _Migration:
         if run.info.lifecycle_stage == LifecycleStage.DELETED:
             self.target.delete_run(dst_id)
         self.summary.runs_copied += 1
+
+    def _create_run(self, run: Run, exp_id: str) -> Run | None:
+        """The new copy of ``run``, marked as being copied (None if the target refuses it).
+
+        Its tags go with it; if the target refuses one, they are logged one by one later.
+        """
+        marks = {MIGRATED_FROM: run.info.run_id, MIGRATING: "true"}
+        tags = {k: v for k, v in run.data.tags.items() if k != _HISTORY_TAG}
+        info = run.info
+        try:
+            new = NewRun(exp_id, info.run_name, info.user_id, info.start_time, {**tags, **marks})
+            return self.target.create_run(new)
+        except ValueError:
+            pass
+        new = NewRun(exp_id, info.run_name, info.user_id, info.start_time, marks)
+        return self.refusals.attempt("runs (refused)", self.target.create_run, new)
 
     def _run_data(self, run: Run, copy: Run) -> None:
         """Params, tags and the metric values the copy lacks (all of them for a new copy)."""
@@ -228,6 +301,7 @@ class _Migration:
             and not (k == TAG_PARENT and k in copy.data.tags)  # already pointed at the copy
         }
         metrics: list[Metric] = []
+        repeated: dict[str, int] = {}
         for key in run.data.metrics:
             have = Counter(
                 _metric_key(m)
@@ -235,14 +309,36 @@ class _Migration:
                     self.target.get_metric_history(dst_id, key) if key in copy.data.metrics else []
                 )
             )
-            for metric in self.source.get_metric_history(src_id, key):
+            history = self.source.get_metric_history(src_id, key)
+            if len({_metric_key(m) for m in history}) < len(history):
+                repeated[key] = len(history)
+            for metric in history:
                 if have[_metric_key(metric)] > 0:
                     have[_metric_key(metric)] -= 1
                 else:
                     metrics.append(metric)
-        self.target.log_batch(dst_id, params=params, tags=tags)
-        for start in range(0, len(metrics), _METRICS_PER_BATCH):
-            self.target.log_batch(dst_id, metrics=metrics[start : start + _METRICS_PER_BATCH])
+        log_run_data(
+            self.target,
+            dst_id,
+            self.refusals,
+            params=params,
+            tags=tags,
+            metrics=metrics,
+            batch=_METRICS_PER_BATCH,
+        )
+        self._check_repeats(dst_id, repeated)
+
+    def _check_repeats(self, dst_id: str, repeated: dict[str, int]) -> None:
+        """Count the repeated metric values (same step, time and value) the target kept once."""
+        for key, count in repeated.items():
+            kept = len(self.target.get_metric_history(dst_id, key))
+            if kept < count:
+                self.refusals.add(
+                    "repeated metric values (kept once)",
+                    "it keeps one copy of a value logged more than once with the same step "
+                    "and timestamp",
+                    count - kept,
+                )
 
     def _run_files(self, src_id: str, dst_id: str) -> None:
         """Artifacts, then each logged model (its files staged where the target wants them)."""
@@ -293,21 +389,13 @@ class _Migration:
     def _registered_model(
         self, model: RegisteredModel, versions: list[ModelVersion], advance: _Advance
     ) -> None:
-        target = self.target
-        try:
-            found = target.get_registered_model(model.name)
-        except ModelNotFoundError:
-            found = target.create_registered_model(
-                model.name, description=model.description, tags=model.tags
-            )
-        if (found.description or None) != (model.description or None):
-            target.update_registered_model(model.name, description=model.description)
-        for key, value in model.tags.items():
-            if found.tags.get(key) != value:
-                target.set_registered_model_tag(model.name, key, value)
+        found = self._model_record(model)
+        if found is None:
+            advance(len(versions))
+            return
         copied = {
             v.tags[MIGRATED_FROM]: v
-            for v in _all_versions(target, model.name)
+            for v in _all_versions(self.target, model.name)
             if MIGRATED_FROM in v.tags
         }
         numbers: dict[int, int] = {}
@@ -315,29 +403,111 @@ class _Migration:
             mark = f"{self.source_id}::models:/{version.name}/{version.version}"
             copy = copied.get(mark)
             if copy is None:
-                copy = target.create_model_version(self._new_version(version, mark))
-                self.summary.versions_copied += 1
+                copy = self._create_version(version, mark)
             else:
                 self.summary.versions_skipped += 1
-            numbers[version.version] = copy.version
-            self._version_state(version, copy)
+            if copy is not None:
+                numbers[version.version] = copy.version
+                self._version_state(version, copy)
             advance(1)
         for alias, number in model.aliases.items():
             if number in numbers and found.aliases.get(alias) != numbers[number]:
-                target.set_alias(model.name, alias, numbers[number])
+                self.refusals.attempt(
+                    "aliases (refused)", self.target.set_alias, model.name, alias, numbers[number]
+                )
+
+    def _model_record(self, model: RegisteredModel) -> RegisteredModel | None:
+        """The target's registered model, made or brought up to date (None if refused)."""
+        target, attempt = self.target, self.refusals.attempt
+        try:
+            found = target.get_registered_model(model.name)
+        except ValueError as e:  # a name the target does not allow (MLflow: no ':')
+            self.refusals.add(_MODELS_REFUSED, e)
+            return None
+        except ModelNotFoundError:
+            try:
+                return target.create_registered_model(
+                    model.name, description=model.description, tags=model.tags
+                )
+            except ValueError:
+                pass  # the name, the description or a tag: made bare, the rest one by one
+            bare = attempt(
+                _MODELS_REFUSED,
+                target.create_registered_model,
+                model.name,
+                description=None,
+                tags={},
+            )
+            if bare is None:
+                return None
+            found = bare
+        if (found.description or None) != (model.description or None):
+            attempt(
+                "registered model descriptions (refused)",
+                target.update_registered_model,
+                model.name,
+                description=model.description,
+            )
+        for key, value in model.tags.items():
+            if found.tags.get(key) != value:
+                attempt(
+                    "registered model tags (refused)",
+                    target.set_registered_model_tag,
+                    model.name,
+                    key,
+                    value,
+                )
+        return found
+
+    def _create_version(self, version: ModelVersion, mark: str) -> ModelVersion | None:
+        """The new copy of ``version`` (None if the target refuses it).
+
+        If the target refuses its description or a tag, it is made with neither, and
+        :meth:`_version_state` sets them one by one.
+        """
+        new = self._new_version(version, mark)
+        try:
+            copy: ModelVersion | None = self.target.create_model_version(new)
+        except ValueError:
+            bare = dataclasses.replace(new, tags={MIGRATED_FROM: mark}, description=None)
+            copy = self.refusals.attempt(
+                "model versions (refused)", self.target.create_model_version, bare
+            )
+        if copy is not None:
+            self.summary.versions_copied += 1
+        return copy
 
     def _version_state(self, version: ModelVersion, copy: ModelVersion) -> None:
         """Stage, description and tags: set again on a resumed copy, each only if different."""
-        name, number = copy.name, copy.version
+        name, number, target, attempt = copy.name, copy.version, self.target, self.refusals.attempt
         if copy.current_stage != version.current_stage:
-            self.target.transition_stage(
-                name, number, version.current_stage, archive_existing=False
+            stage = version.current_stage
+            attempt(
+                "stages (refused)",
+                target.transition_stage,
+                name,
+                number,
+                stage,
+                archive_existing=False,
             )
         if (copy.description or None) != (version.description or None):
-            self.target.update_model_version(name, number, description=version.description)
+            attempt(
+                "model version descriptions (refused)",
+                target.update_model_version,
+                name,
+                number,
+                description=version.description,
+            )
         for key, value in version.tags.items():
             if key != MIGRATED_FROM and copy.tags.get(key) != value:
-                self.target.set_model_version_tag(name, number, key, value)
+                attempt(
+                    "model version tags (refused)",
+                    target.set_model_version_tag,
+                    name,
+                    number,
+                    key,
+                    value,
+                )
 
     def _new_version(self, version: ModelVersion, mark: str) -> NewVersion:
         run_id, path = self._model_in_run(version)

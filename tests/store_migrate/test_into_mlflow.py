@@ -18,16 +18,16 @@ import numpy as np
 import pytest
 
 import modelpack
-from modelpack._store import ViewType
 from modelpack._store._migrate import MIGRATED_FROM
 from tests.server.conftest import env_without_store
 from tests.store_migrate.conftest import Laptop
 from tests.store_rest.conftest import Server, start_mlflow_server, stop_server
 
 
-@pytest.fixture
-def mlflow_server(tmp_path: Path) -> Iterator[Server]:
-    server = start_mlflow_server(tmp_path / "mlflow")
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for this module's tests (it takes a while to start); they use other names."""
+    server = start_mlflow_server(tmp_path_factory.mktemp("mlflow"))
     try:
         yield server
     finally:
@@ -52,6 +52,17 @@ def _migrate(laptop: Laptop, target: str) -> subprocess.CompletedProcess[str]:
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     return done
+
+
+def _not_kept(done: subprocess.CompletedProcess[str], server: Server) -> dict[str, str]:
+    """The migration's lines about what the server did not keep: what -> the server's reason."""
+    prefix = f"not kept by {server.url}: "
+    found = {}
+    for line in done.stderr.splitlines():
+        if line.startswith(prefix):
+            what, _, why = line[len(prefix) :].partition(": ")
+            found[what] = why
+    return found
 
 
 def _source_runs(laptop: Laptop) -> dict[str, Any]:
@@ -167,6 +178,12 @@ def test_migrate_into_a_real_mlflow_server(
 
     first = _migrate(laptop, mlflow_server.url)
     assert "6 runs copied" in first.stderr and "3 model versions copied" in first.stderr
+    # the one thing of the laptop's that MLflow's server does not hold: "rmse" 0.25 at step 2
+    # was logged twice with the same timestamp, and the server keeps one of them
+    assert _not_kept(first, mlflow_server) == {
+        "1 repeated metric values (kept once)": "it keeps one copy of a value logged more than "
+        "once with the same step and timestamp"
+    }
     copies = _copies(mlflow_client)
     _check_experiments(mlflow_client)
     _check_runs(laptop, mlflow_client, copies)
@@ -183,12 +200,66 @@ def test_migrate_into_a_real_mlflow_server(
     assert "0 runs copied (6 already there)" in again.stderr, again.stderr
     assert "0 model versions copied (3 already there)" in again.stderr, again.stderr
     assert _counts(mlflow_client) == before
-    assert before[0] == len(laptop.runs) + 1  # and the run holding from-path's files
+    holders = [k for k in _copies(mlflow_client) if k.endswith("::models:/from-path/1")]
+    assert len(holders) == 1  # the run holding the files of the version registered from a path
 
 
-def test_the_laptop_runs_are_all_there(laptop: Laptop) -> None:
-    """The fixture this module relies on has the runs the checks above name."""
-    runs = laptop.store.search_runs(
-        [e.experiment_id for e in laptop.store.list_experiments()], run_view_type=ViewType.ALL
+def _edge_store(uri: str) -> str:
+    """A store holding what modelpack accepts and MLflow's server does not; the run's id."""
+    from sklearn.linear_model import LinearRegression
+
+    from modelpack._store import get_store
+
+    X = np.arange(20, dtype=float).reshape(10, 2)
+    model = LinearRegression().fit(X, X @ [1.0, 2.0])
+    store = get_store(uri)
+    modelpack.set_store_uri(uri)
+    try:
+        exp = store.create_experiment("limits")
+        with modelpack.start_run(experiment_id=exp, run_name="limits") as run:
+            modelpack.log_params({"ok": "1", "k" * 300: "long key", "big": "x" * 9000})
+            modelpack.log_metric("inf", float("inf"))
+            for step in range(3):
+                modelpack.log_metric("loss", 1.0 / (step + 1), step=step)
+            modelpack.log_model(model, "model", registered_model_name="limits-ok")
+        modelpack.register_model(f"runs:/{run.info.run_id}/model", "limits:colon")
+        with modelpack.start_run(experiment_id=store.create_experiment("e" * 600)):
+            modelpack.log_metric("m", 1.0)
+    finally:
+        modelpack.set_store_uri(None)
+    return run.info.run_id
+
+
+def test_what_mlflow_refuses_is_reported_once_per_kind_and_skipped(
+    mlflow_server: Server, mlflow_client: Any, tmp_path: Path
+) -> None:
+    source = str(tmp_path / "limits")
+    run_id = _edge_store(source)
+    laptop = Laptop(source, None, np.zeros(0), {})  # type: ignore[arg-type]
+    done = _migrate(laptop, mlflow_server.url)
+    not_kept = _not_kept(done, mlflow_server)
+    assert set(not_kept) == {
+        "1 experiments (refused)",
+        "1 runs (in a refused experiment)",
+        "1 params (refused)",
+        "1 params (changed)",
+        "1 metric values (changed)",
+        "1 registered models (refused, with their versions)",
+    }, done.stderr
+    assert "exceeds the maximum length of 500" in not_kept["1 experiments (refused)"]
+    assert "'Param key' exceeds the maximum length of 250" in not_kept["1 params (refused)"]
+    assert not_kept["1 params (changed)"] == "'big': 9000 characters, 6000 kept"
+    assert (
+        "Names cannot contain '/' or ':'"
+        in not_kept["1 registered models (refused, with their versions)"]
     )
-    assert {r.info.run_name for r in runs} == set(laptop.runs)
+    assert "1 runs copied" in done.stderr and "1 model versions copied" in done.stderr
+    [copy] = [r for k, r in _copies(mlflow_client).items() if k == run_id]
+    assert copy.data.params == {"ok": "1", "big": "x" * 6000}
+    history = mlflow_client.get_metric_history(copy.info.run_id, "loss")
+    assert [(m.step, m.value) for m in history] == [(0, 1.0), (1, 0.5), (2, 1 / 3)]
+    [version] = mlflow_client.search_model_versions("name = 'limits-ok'")
+    assert version.run_id == copy.info.run_id
+    again = _migrate(laptop, mlflow_server.url)
+    assert "0 runs copied (1 already there)" in again.stderr, again.stderr
+    assert "0 model versions copied (1 already there)" in again.stderr, again.stderr
