@@ -8,7 +8,9 @@ only; a link (wherever it points), a FIFO, a socket or a device is an
 :class:`~modelpack.exceptions.IntegrityError` naming it, before its target is ever read.
 :func:`copy_model_file` is the same for one file a caller names (its own artifact), and
 ``copy_model_tree(..., link=True)`` hard-links regular files instead of copying them where it
-can (staging a model for Spark), never a link, FIFO or device.
+can (staging a model for Spark), never a link, FIFO or device. :func:`read_model_file` reads
+one small file of a model (``requirements.txt`` for ``modelpack info``) the same way: a link,
+FIFO or device is refused before it is read, and a file over the limit is refused unread.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "copy_model_tree",
     "kind_of",
     "not_regular_error",
+    "read_model_file",
     "regular_entries",
 ]
 
@@ -208,3 +211,33 @@ def copy_model_tree(
             if link and merge and target.exists():
                 target.unlink()  # os.link never replaces a file
             put(path, target, root, action, tree)
+
+
+def read_model_file(path: str | os.PathLike[str], *, limit: int) -> bytes:
+    """The bytes of one small regular file of a model, at most ``limit`` of them.
+
+    Raises
+    ------
+    IntegrityError
+        ``path`` is a link, a FIFO, a socket or a device (never opened for reading, so a FIFO
+        cannot block and ``/dev/zero`` cannot fill memory), or is larger than ``limit``.
+    FileNotFoundError
+        There is no such file.
+    """
+    given = Path(os.path.abspath(path))
+    mode = os.lstat(given).st_mode
+    if not stat.S_ISREG(mode):
+        raise not_regular_error(given.parent, given, mode, action="read")
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    with open(os.open(given, flags), "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):  # swapped since the check
+            raise not_regular_error(given.parent, given, st.st_mode, action="read")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise IntegrityError(
+            f"refusing to read {given}: it is larger than {limit} bytes, far more than such a "
+            "file ever holds; the model is damaged or was made to exhaust memory",
+            path=str(given),
+        )
+    return data

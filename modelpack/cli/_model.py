@@ -10,6 +10,9 @@ from modelpack.cli._output import print_json
 
 __all__ = ["register"]
 
+#: far more than any requirements.txt holds; a bigger one is damaged or hostile
+_MAX_REQUIREMENTS = 1 << 20
+
 
 def register(subparsers: Any) -> None:
     info = subparsers.add_parser(
@@ -48,11 +51,17 @@ def register(subparsers: Any) -> None:
 def _info(args: argparse.Namespace) -> int:
     from modelpack._env import REQUIREMENTS_FILE
     from modelpack._load import open_model
+    from modelpack._safe_copy import read_model_file
     from modelpack._signature import Signature
 
     model_dir, manifest = open_model(args.model_uri, check=False)
     req_file = model_dir / REQUIREMENTS_FILE
-    requirements = req_file.read_text().split() if req_file.exists() else []
+    # info does not verify digests (it describes damaged models too): read requirements.txt
+    # bounded, and never through a link or from a FIFO
+    requirements: list[str] = []
+    if req_file.exists() or req_file.is_symlink():
+        data = read_model_file(req_file, limit=_MAX_REQUIREMENTS)
+        requirements = data.decode("utf-8", errors="replace").split()
     sig = Signature.from_dict(manifest.signature) if manifest.signature else None
     data: dict[str, Any] = {
         "path": str(model_dir),
