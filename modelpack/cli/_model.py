@@ -60,8 +60,8 @@ def _info(args: argparse.Namespace) -> int:
     # bounded, and never through a link or from a FIFO
     requirements: list[str] = []
     if req_file.exists() or req_file.is_symlink():
-        data = read_model_file(req_file, limit=_MAX_REQUIREMENTS)
-        requirements = data.decode("utf-8", errors="replace").split()
+        raw = read_model_file(req_file, limit=_MAX_REQUIREMENTS)
+        requirements = raw.decode("utf-8", errors="replace").split()
     sig = Signature.from_dict(manifest.signature) if manifest.signature else None
     data: dict[str, Any] = {
         "path": str(model_dir),
