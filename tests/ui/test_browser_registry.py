@@ -132,6 +132,7 @@ def test_the_models_list_pages_past_its_first_hundred(page: Any, tmp_path: Path)
         page.click("#more-models")
         page.wait_for_function("() => document.querySelectorAll('#models tbody tr').length === 105")
         assert page.locator("#more-models").is_hidden()
+        assert page.locator(".pager").is_hidden()
         assert page.inner_text("#models tbody tr:last-child td:first-child") == "model-104"
     finally:
         process.terminate()

@@ -6,11 +6,13 @@
   const filterInput = el("input", { type: "search", id: "model-filter", placeholder: "name LIKE 'taxi%'", "aria-describedby": "model-filter-error" });
   const filterError = el("div", { id: "model-filter-error", className: "error" });
   const box = el("div", { id: "models-table" });
-  const more = el("button", { type: "button", id: "more-models", text: "Show more models", hidden: true, onclick: () => load(true) });
+  const more = el("button", { type: "button", id: "more-models", text: "Show more models", onclick: () => load(true) });
+  const pager = el("div", { className: "pager" }, more);
+  pager.style.display = "none";
   let token = null;  // the next page of the current filter, if any
   content.append(el("form", { className: "toolbar", role: "search", onsubmit: (e) => { e.preventDefault(); load(); } },
     el("label", { for: "model-filter" }, "Filter", filterInput), el("button", { type: "submit", text: "Apply" })), filterError, box,
-    el("div", { className: "pager" }, more));
+    pager);
 
   function chips(mapping) {
     return el("span", { className: "chips" }, Object.entries(mapping).map(([k, v]) => el("span", { text: k + " → v" + v })));
@@ -30,7 +32,7 @@
     else box.replaceChildren(rows.length ? table(["Model", "Latest", "Aliases", "Stages", "Description", "Updated"], rows, { id: "models", "aria-label": "Registered models" })
       : el("p", { className: "muted", text: "No registered models." }));
     token = data.next_page_token || null;
-    more.hidden = !token;
+    pager.style.display = token ? "" : "none";  // no empty row under the table
     status("");
     document.body.dataset.ready = "1";
   }
