@@ -167,7 +167,7 @@ class ArtifactReader:
         if self.destination is not None:
             destination = self._storage(self.destination)
             if scheme == _MLFLOW_ARTIFACTS:
-                return _InStorage(destination, clean_path(urlparse(uri).path))
+                return _InStorage(destination, clean_path(urlparse(uri).path.lstrip("/")))
             folder = _run_folder(info.experiment_id, run_id)
             if destination.exists(folder):
                 return _InStorage(destination, folder)
