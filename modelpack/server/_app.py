@@ -227,6 +227,7 @@ def _web_ui(server: Server) -> Any:
             token=[t.decode() for t in tokens.write] if tokens else None,
             read_tokens=[t.decode() for t in tokens.read] if tokens else (),
             private=tokens is not None,
+            artifacts_destination=server.config.artifacts_destination,
         )
     except MissingDependencyError:
         return None

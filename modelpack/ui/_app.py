@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +17,6 @@ from modelpack.ui._security import Access
 __all__ = ["create_app", "read_token_file"]
 
 #: where ``modelpack server`` hands its worker processes their configuration
-_SERVER_CONFIG_ENV = "MODELPACK_SERVER_CONFIG"
 
 _STATIC = Path(__file__).parent / "static"
 #: scripts only from the UI itself; ECharts sets inline styles, so styles may be inline
@@ -42,22 +40,6 @@ def read_token_file(path: str | os.PathLike[str]) -> tuple[list[str], list[str]]
 
     tokens = Tokens.load(path)
     return [t.decode() for t in tokens.write], [t.decode() for t in tokens.read]
-
-
-def _server_destination(store_uri: str) -> str | None:
-    """The artifacts destination of the ``modelpack server`` process this UI runs in, when it
-    serves the same store (read from the configuration the server gives its workers)."""
-    text = os.environ.get(_SERVER_CONFIG_ENV)
-    if not text:
-        return None
-    try:
-        config = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(config, dict) or config.get("backend_store_uri") != store_uri:
-        return None
-    destination = config.get("artifacts_destination")
-    return destination if isinstance(destination, str) and destination else None
 
 
 class _SafetyHeaders:
@@ -105,8 +87,7 @@ def create_app(
     artifacts_destination : str, optional
         The team server's ``--artifacts-destination`` when the UI is served by
         ``modelpack server``: run artifacts logged through the server's proxy are read
-        there. None reads the store's own artifacts, or, inside a ``modelpack server``
-        process over the same store, that server's destination.
+        there (``modelpack server`` passes it). None reads the store's own artifacts.
     """
     require("starlette", "ui", purpose="the web UI")
     require("orjson", "ui", purpose="the web UI")
@@ -124,8 +105,6 @@ def create_app(
     writers = (token,) if isinstance(token, str) else tuple(token or ())
     if private and not (writers or read_tokens):
         raise ValueError("a private UI needs at least one token")
-    if artifacts_destination is None:
-        artifacts_destination = _server_destination(uri)
     reader = ArtifactReader(artifacts_destination)
     routes += api_routes(store, Access(writers, tuple(read_tokens), private), reader)
     routes.append(Mount("/ui/static", app=StaticFiles(directory=_STATIC), name="static"))
