@@ -18,7 +18,9 @@ import numpy as np
 import pytest
 
 import modelpack
+from modelpack._store import migrate_store
 from modelpack._store._migrate import MIGRATED_FROM
+from modelpack.exceptions import ModelpackWarning
 from tests.server.conftest import env_without_store
 from tests.store_migrate.conftest import Laptop
 from tests.store_rest.conftest import Server, start_mlflow_server, stop_server
@@ -263,3 +265,15 @@ def test_what_mlflow_refuses_is_reported_once_per_kind_and_skipped(
     again = _migrate(laptop, mlflow_server.url)
     assert "0 runs copied (1 already there)" in again.stderr, again.stderr
     assert "0 model versions copied (1 already there)" in again.stderr, again.stderr
+    # from Python: the same lines, in the summary and as warnings; the refused experiment and
+    # model are tried again, the complete run is not looked at again
+    with pytest.warns(ModelpackWarning, match="not kept by") as caught:
+        summary = migrate_store(source, mlflow_server.url, progress=False)
+    again_kinds = [
+        "1 experiments (refused)",
+        "1 registered models (refused, with their versions)",
+        "1 runs (in a refused experiment)",
+    ]
+    prefix = f"not kept by {mlflow_server.url}: "
+    assert summary.refused == [f"{prefix}{kind}: {not_kept[kind]}" for kind in again_kinds]
+    assert sorted(str(w.message) for w in caught) == sorted(summary.refused)
