@@ -269,6 +269,8 @@ class ColumnEnforcer:
     # -- all-double signatures: straight to one float64 matrix, no pandas, no per-column work
     def _fast_numeric(self, data: Any) -> tuple[Table, list[str]] | None:
         names = self.names
+        if type(data) is dict:  # columns of Python numbers: what the server parses a body to
+            return self._fast_numeric_columns(data)
         if isinstance(data, list) and data and isinstance(data[0], dict):
             try:
                 rows = [[r[n] for n in names] for r in data]
@@ -290,6 +292,30 @@ class ColumnEnforcer:
             matrix = data if data.dtype == np.float64 else data.astype(np.float64)
             return Table(matrix=matrix, names=names, numeric=True), []
         return None
+
+    def _fast_numeric_columns(self, data: dict[Any, Any]) -> tuple[Table, list[str]] | None:
+        try:
+            cols = [data[n] for n in self.names]
+        except KeyError:
+            return None  # the general path names the missing column
+        if any(type(c) is not list for c in cols) or len({len(c) for c in cols}) != 1:
+            return None
+        if not set(map(type, chain.from_iterable(cols))) <= {float, int}:
+            return None
+        dropped = [] if len(data) == len(cols) else [k for k in data if k not in self._name_set]
+        # one row per line, as the general path lays it out (a copy only for several rows)
+        matrix = np.ascontiguousarray(np.array(cols, dtype=np.float64).T)
+        return Table(matrix=matrix, names=self.names, numeric=True, from_python=True), dropped
+
+    def columns_records(self, data: Any) -> tuple[list[dict[str, Any]], list[str]] | None:
+        """:meth:`records` for a dict of equally long lists (the server's parsed body)."""
+        if type(data) is not dict or not data:
+            return None
+        cols = list(data.values())
+        if any(type(c) is not list for c in cols) or len({len(c) for c in cols}) != 1:
+            return None
+        keys = list(data)
+        return self.records([dict(zip(keys, row)) for row in zip(*cols)])
 
     def records(self, data: Any) -> tuple[list[dict[str, Any]], list[str]] | None:
         """Check dict records in plain Python, for a first stage that consumes records.

@@ -171,7 +171,12 @@ class PyFuncModel:
             return _layout(as_table(data), kind)
         if kind == "records":  # records in, records out: no columns built (DictVectorizer)
             enforce = self._enforce
-            fast = enforce.frame_records(data) if is_dataframe(data) else enforce.records(data)
+            if type(data) is dict:
+                fast = enforce.columns_records(data)
+            elif is_dataframe(data):
+                fast = enforce.frame_records(data)
+            else:
+                fast = enforce.records(data)
             if fast is not None:
                 if fast[1]:
                     self._warn_dropped(fast[1])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import select
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -121,6 +122,8 @@ class ScoringApp:
         self.metrics.models = self._model_gauges
         #: open connections of this process, when the server counts them (modelpack serve)
         self.connections: Callable[[], int] | None = None
+        #: requests of this process read and not yet answered, when the server counts them
+        self.pending: Callable[[], int] | None = None
         self._active = 0  # requests being handled
         self._batchers: list[Batcher] = []
         for entry in table.entries.values():
@@ -130,6 +133,9 @@ class ScoringApp:
         self._tasks: list[asyncio.Task[Any]] = []
         self._shared: SharedRepository | None = None
         self._log = _log_writer() if config.access_log else None
+        self._log_second, self._log_stamp = -1, ""
+        self._log_lines: list[bytes] = []  # written at the end of the loop turn, together
+        self._log_size = 0
         Handler = Callable[..., Awaitable[_Result]]
         get, post = ("GET", "HEAD"), ("POST",)
         self._routes: dict[str, tuple[tuple[str, ...], Handler]] = {
@@ -173,6 +179,7 @@ class ScoringApp:
                 max_latency=config.batch_max_latency_ms / 1000,
                 complete=self._batch_complete,
                 on_batch=self.metrics.observe_batch,
+                alone=self._alone,
             )
 
     def _refresh(self) -> None:
@@ -240,6 +247,7 @@ class ScoringApp:
             elif message["type"] == "lifespan.shutdown":
                 for task in self._tasks:
                     task.cancel()
+                self._flush_log()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -256,6 +264,11 @@ class ScoringApp:
 
             self._shared = SharedRepository(self, self.config.metrics_dir)
             self._tasks.append(asyncio.ensure_future(self._shared.run()))
+
+    def _alone(self) -> bool:
+        """True when the request asking is the only one this process has read and not answered
+        (known only when the server counts requests: ``modelpack serve``)."""
+        return self.pending is not None and self.pending() <= 1
 
     def _batch_complete(self, queued: int) -> bool:
         """True when no other request can join the batch now: every request being handled
@@ -347,21 +360,39 @@ class ScoringApp:
         self, scope: dict[str, Any], path: str, status: int, elapsed: float, size: int
     ) -> None:
         now = time.time()
+        second = int(now)
+        if second != self._log_second:  # the date and time to the second, formatted once
+            self._log_second = second
+            self._log_stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         client = scope.get("client")
         line = orjson.dumps(
             {
-                "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
-                + f".{int(now % 1 * 1000):03d}Z",
+                "time": f"{self._log_stamp}.{int((now - second) * 1000):03d}Z",
                 "method": scope["method"],
                 "path": path,
                 "status": status,
                 "duration_ms": round(elapsed * 1000, 3),
                 "bytes": size,
                 "client": f"{client[0]}:{client[1]}" if client else None,
-            }
+            },
+            option=orjson.OPT_APPEND_NEWLINE,
         )
+        # The lines of the requests answered in one loop turn (a batch) go in one write, kept
+        # under PIPE_BUF so that workers sharing a pipe never interleave parts of lines.
+        if self._log_size + len(line) > _LOG_WRITE:
+            self._flush_log()
+        self._log_lines.append(line)
+        self._log_size += len(line)
+        if len(self._log_lines) == 1:
+            asyncio.get_running_loop().call_soon(self._flush_log)
+
+    def _flush_log(self) -> None:
+        lines = self._log_lines
+        if not lines or self._log is None:
+            return
+        self._log_lines, self._log_size = [], 0
         try:
-            self._log(line + b"\n")  # type: ignore[misc]
+            self._log(lines[0] if len(lines) == 1 else b"".join(lines))
         except (OSError, ValueError):  # a closed or full log stream must not fail the request
             pass
 
@@ -571,6 +602,8 @@ class ScoringApp:
 
 
 _PARSERS = ("application/json", "text/csv", "application/vnd.apache.parquet")
+#: most bytes of access log lines written at once: what a pipe writes without interleaving
+_LOG_WRITE = getattr(select, "PIPE_BUF", 512)
 
 
 def _content_type(value: bytes | None) -> str:

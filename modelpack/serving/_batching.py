@@ -6,7 +6,9 @@ request's rows, in order. ``predict`` runs on the event loop, so the requests th
 while one call runs queue up and form the next batch: the batch size follows the load with no
 timer. By default a batch goes at the end of the loop turn in which its first request queued
 (every request already read has joined by then); ``max_latency`` lets a lone request wait for
-companions, but only until every request that could join has.
+companions, but only until every request that could join has. A request that is alone in the
+process (nothing queued, no other request read: ``alone()``) and would not wait is predicted at
+once, without the queue's future and extra loop turn: no other request could have joined it.
 
 Only models whose predict is row-wise (``PyFuncModel.row_wise``) are batched. When a merged
 call fails, or its output cannot be cut into rows, each request is predicted on its own, so
@@ -99,12 +101,14 @@ class Batcher:
         max_latency: float,
         complete: Callable[[int], bool] = lambda queued: True,
         on_batch: Callable[[int, int], None] | None = None,
+        alone: Callable[[], bool] | None = None,
     ) -> None:
         self._predict = predict
         self._max_rows = max(1, max_rows)
         self._max_latency = max(0.0, max_latency)
         self._complete = complete
         self._on_batch = on_batch
+        self._alone = alone
         self._queues: dict[Hashable, _Queue] = {}
         self._queued = 0
         self._timer: asyncio.TimerHandle | None = None
@@ -117,6 +121,13 @@ class Batcher:
 
     async def submit(self, inputs: Inputs) -> Outcome:
         """Queue one request; resolves to its own slice of the merged output."""
+        if (
+            not self._queued
+            and self._alone is not None
+            and self._alone()
+            and (not self._max_latency or self._complete(1))
+        ):
+            return self._run_batch([inputs])[0]
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
         queue = self._queues.get(inputs.key)

@@ -15,7 +15,8 @@ with a plain-text 400. This subclass adds, per connection:
 * JSON for every answer the protocol gives itself, in the MLflow error format
   (``{"error_code": "BAD_REQUEST", "message": ...}``), as the app answers.
 
-Each connection also gets TCP_NODELAY and is counted (the batcher reads the count).
+Each connection also gets TCP_NODELAY and is counted, and so is each request until its answer
+has been sent: the batcher reads both (a request alone in the process is predicted at once).
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ def protocol_class(*, max_header_bytes: int, request_timeout: float) -> type:
     class Protocol(HttpToolsProtocol):
         #: open connections in this process; the batcher reads it to know who may still send
         open = 0
+        #: requests of this process whose head has been read and whose answer has not been sent
+        #: (running or waiting behind another on their connection); 1 means a request is alone
+        pending = 0
 
         # ------------------------------------------------------------ connection
         def connection_made(self, transport: Any) -> None:
@@ -68,6 +72,7 @@ def protocol_class(*, max_header_bytes: int, request_timeout: float) -> type:
             if sock is not None:
                 nodelay(sock)
             Protocol.open += 1
+            self._pending = 0  # this connection's share of Protocol.pending
             self._in_head = True  # between requests, or reading a request's line and headers
             self._head = 0  # bytes of the current head so far
             # When the current request's first byte came (None between requests), and the one
@@ -84,6 +89,8 @@ def protocol_class(*, max_header_bytes: int, request_timeout: float) -> type:
 
         def connection_lost(self, exc: Exception | None) -> None:
             Protocol.open -= 1
+            Protocol.pending -= self._pending  # answered or not, nothing more will be sent
+            self._pending = 0
             self._stop_timer()
             super().connection_lost(exc)
 
@@ -119,7 +126,15 @@ def protocol_class(*, max_header_bytes: int, request_timeout: float) -> type:
         # ------------------------------------------------------------ parser callbacks
         def on_headers_complete(self) -> None:
             self._in_head = False
+            self._pending += 1
+            Protocol.pending += 1
             super().on_headers_complete()
+
+        def on_response_complete(self) -> None:
+            if self._pending:
+                self._pending -= 1
+                Protocol.pending -= 1
+            super().on_response_complete()
 
         def on_message_complete(self) -> None:
             super().on_message_complete()

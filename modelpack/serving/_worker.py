@@ -38,6 +38,7 @@ def uvicorn_server(app: ScoringApp, *, channel: socket.socket | None = None) -> 
         max_header_bytes=limits.max_header_bytes, request_timeout=limits.request_timeout
     )
     app.connections = lambda: protocol.open  # type: ignore[attr-defined]
+    app.pending = lambda: protocol.pending  # type: ignore[attr-defined]
     config = uvicorn.Config(
         app,
         loop=loop,
