@@ -205,11 +205,17 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class RunData:
-    """``metrics`` holds each metric's latest value: highest step, then newest timestamp."""
+    """``metrics`` holds each metric's latest value: highest step, then newest timestamp.
+
+    ``latest_metrics`` holds the same values with their step and timestamp, where the store
+    answers them (the SQL stores and a tracking server do); a key missing there has only its
+    value.
+    """
 
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    latest_metrics: dict[str, Metric] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

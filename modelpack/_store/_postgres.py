@@ -28,8 +28,8 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from modelpack._store._base import Store
 from modelpack._store._postgres_db import PostgresDatabase
+from modelpack._store._postgres_runs import PostgresRuns
 from modelpack._store._remote_artifacts import RemoteArtifacts
-from modelpack._store._sql_runs import SqlRuns
 from modelpack._store._sql_versions import SqlVersions
 from modelpack.exceptions import StoreError
 
@@ -106,7 +106,7 @@ def _is_remote(root: str) -> bool:
     return "://" in root
 
 
-class PostgresStore(SqlRuns, SqlVersions, Store):
+class PostgresStore(PostgresRuns, SqlVersions, Store):
     """Runs and registry in a PostgreSQL database; artifacts in a folder (see module doc)."""
 
     def __init__(self, location: PostgresLocation, db: PostgresDatabase, root: str) -> None:

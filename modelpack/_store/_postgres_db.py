@@ -101,6 +101,14 @@ class _Connection:
         return self._run(lambda raw: raw.execute(_pg_sql(sql), parameters)
                          if parameters is not None else raw.execute(sql))  # fmt: skip
 
+    def execute_alone(self, sql: str, parameters: Sequence[Any], /) -> Any:
+        """One statement outside any transaction: its own, committed when it ends (autocommit).
+
+        Never sent twice, unlike a lone SELECT: a write whose answer was lost may have been
+        applied.
+        """
+        return self._run(lambda raw: raw.execute(_pg_sql(sql), parameters), retry=False)
+
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> Any:
         def many(raw: psycopg.Connection[Any]) -> Any:
             cursor = raw.cursor()
@@ -109,9 +117,9 @@ class _Connection:
 
         return self._run(many)
 
-    def _run(self, call: Callable[[psycopg.Connection[Any]], Any]) -> Any:
+    def _run(self, call: Callable[[psycopg.Connection[Any]], Any], *, retry: bool = True) -> Any:
         raw = self._live()
-        idle = raw.info.transaction_status == TransactionStatus.IDLE
+        idle = retry and raw.info.transaction_status == TransactionStatus.IDLE
         try:
             return call(raw)
         except psycopg.Error as e:

@@ -111,7 +111,7 @@ def run_from(data: Mapping[str, Any]) -> Run:
     body = data.get("data", {})
     run_id = str(info.get("run_id") or info.get("run_uuid"))
     tags = _tags(body.get("tags"))
-    metrics = {str(m["key"]): float(m.get("value", 0.0)) for m in body.get("metrics") or ()}
+    latest = {m.key: m for m in map(metric_from, body.get("metrics") or ())}
     models = tuple(m.artifact_path for m in logged_models_from(run_id, tags))
     return Run(
         info=RunInfo(
@@ -127,8 +127,9 @@ def run_from(data: Mapping[str, Any]) -> Run:
         ),
         data=RunData(
             params={str(p["key"]): str(p.get("value", "")) for p in body.get("params") or ()},
-            metrics=metrics,
+            metrics={key: m.value for key, m in latest.items()},
             tags=tags,
+            latest_metrics=latest,
         ),
         logged_models=tuple(dict.fromkeys(models)),
     )

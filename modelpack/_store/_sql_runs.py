@@ -36,7 +36,7 @@ from modelpack._store._sql_experiments import (
 )
 from modelpack.exceptions import ModelNotFoundError, StoreError
 
-__all__ = ["SqlRuns"]
+__all__ = ["LATEST_IS_NEWER", "METRIC_ROW", "SqlRuns", "check_params", "latest_of", "nan_null"]
 
 _RUN_COLUMNS = (
     "r.run_id, r.run_name, r.experiment_id, r.status, r.start_time, r.end_time, r.user_id, "
@@ -73,7 +73,10 @@ class SqlRuns(SqlExperiments, LocalArtifacts):
                 "INSERT INTO run_tags (run_id, key, value) VALUES (?, ?, ?)",
                 [(run_id, k, v) for k, v in tags.items()],
             )
-        return self.get_run(run_id)
+        # what was just written: reading it back would cost a transaction more
+        row = (run_id, name, exp_id, "RUNNING", new.start_time, None, new.user_id,
+               f"{location}/{run_id}", LifecycleStage.ACTIVE)  # fmt: skip
+        return self._run_of(row, self.location_uri(""), RunData(tags=tags), [])
 
     def update_run_info(
         self, run_id: str, *, status: str, end_time: int | None, run_name: str | None = None
@@ -145,6 +148,7 @@ class SqlRuns(SqlExperiments, LocalArtifacts):
         ids = [row[0] for row in rows]
         params: dict[str, dict[str, str]] = {i: {} for i in ids}
         metrics: dict[str, dict[str, float]] = {i: {} for i in ids}
+        latest: dict[str, dict[str, Metric]] = {i: {} for i in ids}
         tags: dict[str, dict[str, str]] = {i: {} for i in ids}
         models: dict[str, list[str]] = {i: [] for i in ids}
         for start in range(0, len(ids), _CHUNK):
@@ -155,10 +159,13 @@ class SqlRuns(SqlExperiments, LocalArtifacts):
                     f"SELECT run_id, key, value FROM {table} WHERE run_id IN ({marks})", chunk
                 ):
                     into[run_id][key] = value
-            for run_id, key, value in conn.execute(
-                f"SELECT run_id, key, value FROM latest_metrics WHERE run_id IN ({marks})", chunk
+            for run_id, key, value, timestamp, step in conn.execute(
+                "SELECT run_id, key, value, timestamp, step FROM latest_metrics "
+                f"WHERE run_id IN ({marks})",
+                chunk,
             ):
-                metrics[run_id][key] = metric_from_db(value)
+                number = metrics[run_id][key] = metric_from_db(value)
+                latest[run_id][key] = Metric(key, number, timestamp, step)
             for run_id, path in conn.execute(
                 f"SELECT run_id, artifact_path FROM logged_models WHERE run_id IN ({marks}) "
                 "ORDER BY creation_time, artifact_path",
@@ -167,25 +174,40 @@ class SqlRuns(SqlExperiments, LocalArtifacts):
                 models[run_id].append(path)
         root = self.location_uri("")  # then os.path.join: pathlib costs 20 us a run here
         return [
-            Run(
-                info=RunInfo(
-                    run_id=row[0],
-                    run_name=row[1],
-                    experiment_id=str(row[2]),
-                    status=row[3],
-                    start_time=row[4],
-                    end_time=row[5],
-                    user_id=row[6],
-                    artifact_uri=os.path.join(root, row[7])
-                    if ":" not in row[7]
-                    else self.location_uri(row[7]),
-                    lifecycle_stage=row[8],
+            self._run_of(
+                row,
+                root,
+                RunData(
+                    params=params[row[0]],
+                    metrics=metrics[row[0]],
+                    tags=tags[row[0]],
+                    latest_metrics=latest[row[0]],
                 ),
-                data=RunData(params=params[row[0]], metrics=metrics[row[0]], tags=tags[row[0]]),
-                logged_models=tuple(models[row[0]]),
+                models[row[0]],
             )
             for row in rows
         ]
+
+    def _run_of(self, row: Sequence[Any], root: str, data: RunData, models: list[str]) -> Run:
+        """A run from its row (``_RUN_COLUMNS``), the artifact root's URI and its data."""
+        location = row[7]
+        return Run(
+            info=RunInfo(
+                run_id=row[0],
+                run_name=row[1],
+                experiment_id=str(row[2]),
+                status=row[3],
+                start_time=row[4],
+                end_time=row[5],
+                user_id=row[6],
+                artifact_uri=os.path.join(root, location)
+                if ":" not in location
+                else self.location_uri(location),
+                lifecycle_stage=row[8],
+            ),
+            data=data,
+            logged_models=tuple(models),
+        )
 
     def search_runs(
         self,
@@ -362,16 +384,23 @@ def _insert_params(conn: Connection, run_id: str, params: Mapping[str, str]) -> 
             "ON CONFLICT (run_id, key) DO NOTHING",
             args,
         )
-        if cur.rowcount == len(chunk):
-            continue
+        if cur.rowcount != len(chunk):
+            check_params(conn, run_id, {key: value for _, key, value in chunk})
+
+
+def check_params(conn: Connection, run_id: str, params: Mapping[str, str]) -> None:
+    """Refuse params whose stored value differs from the given one (see ``_insert_params``)."""
+    items = list(params.items())
+    for start in range(0, len(items), _CHUNK):
+        chunk = items[start : start + _CHUNK]
         marks = ", ".join("?" * len(chunk))
         stored = dict(
             conn.execute(
                 f"SELECT key, value FROM params WHERE run_id = ? AND key IN ({marks})",
-                [run_id, *(key for _, key, _ in chunk)],
+                [run_id, *(key for key, _ in chunk)],
             ).fetchall()
         )
-        for _, key, value in chunk:
+        for key, value in chunk:
             if stored.get(key, value) != value:
                 raise StoreError(
                     f"param {key!r} of run {run_id} is already {stored[key]!r}; params cannot "
@@ -404,7 +433,7 @@ def _upsert_tags(conn: Connection, run_id: str, tags: Mapping[str, str], *, guar
 _ON_TAG_CONFLICT = "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value"
 
 
-def _nan_null(value: float) -> float | None:
+def nan_null(value: float) -> float | None:
     """NaN as NULL on both databases, so searches and ordering treat it alike (PostgreSQL
     would keep NaN and sort it above every number)."""
     return None if value != value else value
@@ -453,4 +482,4 @@ def _insert_metrics(conn: Connection, run_id: str, metrics: Sequence[Metric]) ->
 
 
 def _metric_rows(metrics: Sequence[Metric]) -> list[tuple[Any, ...]]:
-    return [(m.key, _nan_null(m.value), m.timestamp, m.step) for m in metrics]
+    return [(m.key, nan_null(m.value), m.timestamp, m.step) for m in metrics]

@@ -245,7 +245,18 @@ def search_runs(server: Any, args: Args) -> dict[str, Any]:
         order_by=args.strings("order_by") or None,
         page_token=args.text("page_token") or None,
     )
-    out: dict[str, Any] = {"runs": [run_json(r) for r in found]}
+    # each metric's step and timestamp come with the page (the store's latest_metrics rows)
+    runs = [
+        run_json(
+            r,
+            metrics=[
+                r.data.latest_metrics.get(key) or Metric(key, value, 0, 0)
+                for key, value in r.data.metrics.items()
+            ],
+        )
+        for r in found
+    ]
+    out: dict[str, Any] = {"runs": runs}
     if found.token:
         out["next_page_token"] = found.token
     return out

@@ -16,7 +16,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-_BOTH = {"test_registry", "test_runs", "test_experiments", "test_log_model", "test_concurrency"}
+_BOTH = {
+    "test_registry",
+    "test_runs",
+    "test_run_writes",
+    "test_experiments",
+    "test_log_model",
+    "test_concurrency",
+}
 _SEED = "mp_test_seed_experiments"
 
 
