@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +50,31 @@ def snippets(name: str, version: int) -> dict[str, str]:
     }
 
 
-def _read_small(path: Path, limit: int) -> str | None:
+def _read_small(path: Path, limit: int, model_dir: Path) -> str | None:
+    """The first ``limit`` bytes of a regular file inside ``model_dir``; None for anything else
+    (a link, a FIFO or device, a path leading out of the model), which is never opened or
+    followed: a model card must not show what a planted link points at, nor hang on a FIFO."""
     try:
-        with path.open("rb") as f:
+        inside = path.resolve().is_relative_to(model_dir.resolve())
+    except (OSError, RuntimeError):
+        return None
+    if not inside:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb") as f:
+            fd = -1
             data = f.read(limit + 1)
     except OSError:
         return None
+    finally:
+        if fd >= 0:
+            os.close(fd)
     text = data[:limit].decode("utf-8", errors="replace")
     return text + "\n..." if len(data) > limit else text
 
@@ -82,15 +102,15 @@ def _from_directory(model_dir: Path) -> dict[str, Any]:
     info = manifest.saved_input_example_info or {}
     example_path = info.get("artifact_path")
     if isinstance(example_path, str) and "/" not in example_path and ".." not in example_path:
-        example = _read_small(model_dir / example_path, _EXAMPLE_BYTES)
+        example = _read_small(model_dir / example_path, _EXAMPLE_BYTES, model_dir)
     files = _files(model_dir, manifest.files)
     return {
         "flavors": manifest.flavors,
         "signature": manifest.signature,
         "input_example": example,
         "preprocessor": None if manifest.preprocessor is None else manifest.preprocessor.to_dict(),
-        "requirements": _read_small(model_dir / "requirements.txt", _EXAMPLE_BYTES),
-        "python_env": _read_small(model_dir / "python_env.yaml", _EXAMPLE_BYTES),
+        "requirements": _read_small(model_dir / "requirements.txt", _EXAMPLE_BYTES, model_dir),
+        "python_env": _read_small(model_dir / "python_env.yaml", _EXAMPLE_BYTES, model_dir),
         "files": files,
         "total_size": sum(f["size"] or 0 for f in files),
         "model_uuid": manifest.model_uuid,
