@@ -21,9 +21,10 @@ import modelpack
 from modelpack._store import migrate_store
 from modelpack._store._migrate import MIGRATED_FROM
 from modelpack.exceptions import ModelpackWarning
+from tests._services import free_port, wait_for_port
 from tests.server.conftest import env_without_store
 from tests.store_migrate.conftest import Laptop
-from tests.store_rest.conftest import Server, start_mlflow_server, stop_server
+from tests.store_rest.conftest import Server, _wait_healthy, start_mlflow_server, stop_server
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +46,13 @@ def mlflow_client(mlflow_server: Server, monkeypatch: pytest.MonkeyPatch) -> Any
     return mlflow.MlflowClient(tracking_uri=mlflow_server.url, registry_uri=mlflow_server.url)
 
 
-def _migrate(laptop: Laptop, target: str) -> subprocess.CompletedProcess[str]:
+def _migrate(
+    laptop: Laptop, target: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
         [sys.executable, "-m", "modelpack", "store", "migrate", "--from", laptop.uri,
          "--to", target],
-        env=env_without_store(), capture_output=True, text=True, timeout=600,
+        env={**env_without_store(), **(env or {})}, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
@@ -176,9 +179,65 @@ def _counts(client: Any) -> tuple[int, int, dict[str, int]]:
 def test_migrate_into_a_real_mlflow_server(
     laptop: Laptop, mlflow_server: Server, mlflow_client: Any, tmp_path: Path
 ) -> None:
+    _migrate_and_check(laptop, mlflow_server, mlflow_client, tmp_path)
+
+
+def test_migrate_into_an_mlflow_server_with_artifacts_on_s3(
+    laptop: Laptop, s3_env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server hands out s3:// artifact URIs: the migration writes the files straight to
+    S3 (moto's server), and MLflow's client reads them from there."""
+    mlflow = pytest.importorskip("mlflow")
+    bucket = s3_env.create_bucket()
+    server = _start_mlflow_s3(tmp_path / "mlflow-s3", f"s3://{bucket}/mlflow", s3_env.env())
+    try:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+        monkeypatch.setenv("MLFLOW_REGISTRY_URI", server.url)
+        monkeypatch.setenv("MLFLOW_S3_ENDPOINT_URL", s3_env.endpoint_url)
+        client = mlflow.MlflowClient(tracking_uri=server.url, registry_uri=server.url)
+        _migrate_and_check(laptop, server, client, tmp_path, env=s3_env.env())
+        train = _copies(client)[laptop.runs["train"]]
+        assert train.info.artifact_uri.startswith(f"s3://{bucket}/mlflow/")
+    finally:
+        stop_server(server)
+
+
+def _start_mlflow_s3(root: Path, artifact_root: str, env: dict[str, str]) -> Server:
+    """``mlflow server --no-serve-artifacts`` with runs' artifacts under ``artifact_root``."""
+    root.mkdir(parents=True)
+    port = free_port()
+    cmd = [
+        str(Path(sys.executable).with_name("mlflow")), "server",
+        "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+        "--no-serve-artifacts", "--default-artifact-root", artifact_root,
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    with open(root / "server.log", "wb") as log:
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root,
+            env={**env_without_store(), **env},
+        )  # fmt: skip
+    server = Server(f"http://127.0.0.1:{port}", root, proc, port)
+    try:
+        wait_for_port(port, timeout=300, proc=proc)
+        _wait_healthy(server)
+    except BaseException:
+        stop_server(server)
+        raise
+    return server
+
+
+def _migrate_and_check(
+    laptop: Laptop,
+    server: Server,
+    client: Any,
+    tmp_path: Path,
+    env: dict[str, str] | None = None,
+) -> None:
     import mlflow.pyfunc
 
-    first = _migrate(laptop, mlflow_server.url)
+    mlflow_server, mlflow_client = server, client
+    first = _migrate(laptop, mlflow_server.url, env)
     assert "6 runs copied" in first.stderr and "3 model versions copied" in first.stderr
     # the one thing of the laptop's that MLflow's server does not hold: "rmse" 0.25 at step 2
     # was logged twice with the same timestamp, and the server keeps one of them
@@ -198,7 +257,7 @@ def test_migrate_into_a_real_mlflow_server(
         assert np.allclose(got, want), uri
 
     before = _counts(mlflow_client)
-    again = _migrate(laptop, mlflow_server.url)
+    again = _migrate(laptop, mlflow_server.url, env)
     assert "0 runs copied (6 already there)" in again.stderr, again.stderr
     assert "0 model versions copied (3 already there)" in again.stderr, again.stderr
     assert _counts(mlflow_client) == before
