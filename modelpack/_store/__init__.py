@@ -55,7 +55,7 @@ from modelpack._store._entities import (
 )
 from modelpack._store._filter import FilterError
 from modelpack._store._location import DEFAULT_STORE_DIR, ENV_VAR
-from modelpack._store._migrate import MigrationSummary, copy_store
+from modelpack._store._migrate import MigrationSummary, check_source, copy_store
 from modelpack._store._registry_search import RegistryValueError
 from modelpack.exceptions import StoreError
 
@@ -223,5 +223,7 @@ def close_stores() -> None:
 
 def migrate_store(source_uri: str, target_uri: str, *, progress: bool = True) -> MigrationSummary:
     """Copy everything in the store ``source_uri`` into ``target_uri``, resumably
-    (``modelpack store migrate``; what is copied and how is in ``_migrate``)."""
+    (``modelpack store migrate``; what is copied and how is in ``_migrate``). A source store
+    that does not exist is refused, not created empty."""
+    check_source(_backend_for(source_uri), source_uri)
     return copy_store(get_store(source_uri), get_store(target_uri), progress=progress)

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from modelpack._safe_copy import copy_model_tree
 from modelpack._store._base import Store
 from modelpack._store._context import TAG_PARENT
 from modelpack._store._entities import (
@@ -357,7 +358,7 @@ class _Migration:
                     staged = self.target.run_artifact_dir(dst_id).joinpath(
                         *model.artifact_path.split("/")
                     )
-                    shutil.copytree(folder, staged, dirs_exist_ok=True)
+                    copy_model_tree(folder, staged, action="migrate", merge=True)
                     self._record(dataclasses.replace(model, run_id=dst_id))
                 shutil.rmtree(folder, ignore_errors=True)
             if any(p.is_file() for p in local.rglob("*")):
@@ -549,7 +550,7 @@ class _Migration:
         with tempfile.TemporaryDirectory(prefix="modelpack-migrate-") as tmp:
             local = _version_files(self.source, version, Path(tmp))
             staged = self.target.run_artifact_dir(run.info.run_id) / "model"
-            shutil.copytree(local, staged, dirs_exist_ok=True)
+            copy_model_tree(local, staged, action="migrate", merge=True)
         self._record(_logged_model(run.info.run_id, staged))
         self.target.update_run_info(run.info.run_id, status="FINISHED", end_time=now_ms())
         return run.info.run_id

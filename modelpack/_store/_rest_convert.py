@@ -73,8 +73,11 @@ def metric_from(data: Mapping[str, Any]) -> Metric:
 
 def logged_models_from(run_id: str, tags: Mapping[str, str]) -> list[LoggedModel]:
     """The models a run's ``mlflow.log-model.history`` tag lists, oldest first."""
+    text = tags.get(MODEL_HISTORY_TAG)
+    if not text:
+        return []  # most runs: no JSON to parse
     try:
-        entries = json.loads(tags.get(MODEL_HISTORY_TAG, "[]"))
+        entries = json.loads(text)
     except ValueError:
         return []
     found = []

@@ -53,11 +53,7 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    # The check belongs in migrate_store (which opens, and so would create, the source);
-    # until it is there, the CLI makes it before opening anything.
-    from modelpack._store import _backend_for, migrate_store
-    from modelpack._store._migrate import check_source
+    from modelpack._store import migrate_store
 
-    check_source(_backend_for(args.source), args.source)
     migrate_store(args.source, args.target)
     return 0
