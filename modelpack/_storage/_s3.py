@@ -10,7 +10,9 @@
   memory stays flat at any size (about one part per request in flight, at most). Eight
   requests at a time: the threads mostly wait on the network, so two cores carry them, and
   they keep a distant endpoint busy; 16 MiB parts keep a 1 GB file to 64 requests, and a file
-  under 16 MiB goes in one request.
+  under 16 MiB goes in one request. A stream (:meth:`S3Storage.put_stream`, the team server's
+  proxied uploads) goes the same way, read a part at a time as it arrives, with at most
+  ``stream_parts_in_flight`` parts in memory.
 * Every failure is a :class:`~modelpack.exceptions.StoreError` that names the endpoint and
   bucket (a missing file a :class:`~modelpack.exceptions.ModelNotFoundError`). The botocore
   exception is not chained: its chain is urllib3's internals, and the message says it all.
@@ -24,6 +26,7 @@ upload that is killed leaves invisible parts behind; a bucket lifecycle rule
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -102,67 +105,20 @@ def _read_full(fileobj: Readable, size: int) -> bytes:
     return b"".join(chunks)
 
 
-class _StreamedUpload:
-    """One multipart upload fed from a stream: each part is sent while the next is read.
+class _FullReads:
+    """A body whose ``read(n)`` returns ``n`` bytes until the end: s3transfer reads each part
+    of a stream with one ``read`` and takes a short answer for the end of the stream."""
 
-    At most ``parts_in_flight`` parts are held (sending or waiting to be sent), so memory is
-    bounded by that many parts whatever the body's size; reading waits when all are busy.
-    Any failure, the stream's own included, aborts the upload: S3 then has no object from
-    it, and an object already at the key is unchanged.
-    """
+    def __init__(self, source: Readable) -> None:
+        self._source = source
 
-    def __init__(self, storage: S3Storage, key: str, upload_id: str) -> None:
-        self.client = storage._client
-        self.bucket = storage.bucket
-        self.key = key
-        self.upload_id = upload_id
-        self.in_flight = storage.stream_parts_in_flight
-
-    def _send(self, number: int, body: bytes) -> dict[str, Any]:
-        answer = self.client.upload_part(
-            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=body
-        )
-        return {"PartNumber": number, "ETag": answer["ETag"]}
-
-    def run(self, head: list[bytes], rest: Readable, part_size: int) -> None:
-        """Send the part in ``head`` (taken out of it, so only the pool holds it), then the
-        rest of the body in parts of ``part_size``; complete the upload, or abort it."""
-        from concurrent.futures import Future, ThreadPoolExecutor
-
-        slots = threading.BoundedSemaphore(self.in_flight)
-        futures: list[Future[dict[str, Any]]] = []
-        pool = ThreadPoolExecutor(self.in_flight, thread_name_prefix="modelpack-s3-part")
-        try:
-            part = head.pop()
-            while part:
-                slots.acquire()
-                for done in futures:  # stop reading as soon as a part has failed
-                    error = done.exception() if done.done() else None
-                    if error is not None:
-                        raise error
-                future = pool.submit(self._send, len(futures) + 1, part)
-                future.add_done_callback(lambda _: slots.release())
-                futures.append(future)
-                del part  # the pool holds the only reference: freed once sent
-                part = _read_full(rest, part_size)
-            parts = [future.result() for future in futures]
-            self.client.complete_multipart_upload(
-                Bucket=self.bucket,
-                Key=self.key,
-                UploadId=self.upload_id,
-                MultipartUpload={"Parts": parts},
-            )
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            pool.shutdown(wait=True)
-            with contextlib.suppress(Exception):  # the first error is the one to report
-                self.client.abort_multipart_upload(
-                    Bucket=self.bucket, Key=self.key, UploadId=self.upload_id
-                )
-            raise
-        finally:
-            pool.shutdown(wait=True)
+    def read(self, size: int = -1) -> bytes:
+        if size >= 0:
+            return _read_full(self._source, size)
+        chunks = []
+        while chunk := self._source.read(_MIB):
+            chunks.append(chunk)
+        return b"".join(chunks)
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -186,8 +142,8 @@ class S3Storage(ArtifactStorage):
     max_concurrency : int
         Requests at a time within one transfer, and files at a time in a directory transfer.
     stream_parts_in_flight : int
-        Parts of a streamed upload (:meth:`put_stream`) held at a time, sending or waiting
-        to be sent; with the part size, the bound on its memory.
+        Parts of a streamed upload (:meth:`put_stream`) held in memory at a time, read and
+        sending or waiting to be sent; with the part size, the bound on its memory.
     """
 
     def __init__(
@@ -200,7 +156,6 @@ class S3Storage(ArtifactStorage):
         stream_parts_in_flight: int = 4,
     ) -> None:
         super().__init__(root_uri)
-        self.stream_parts_in_flight = max(1, stream_parts_in_flight)
         self.bucket, self.prefix = split_s3_uri(root_uri)
         # the transfer manager's submission threads (5) make requests too (HEAD before a GET)
         self._client = _client(max_pool=max_concurrency + 6)
@@ -214,6 +169,8 @@ class S3Storage(ArtifactStorage):
             use_threads=True,
             preferred_transfer_client="classic",
         )
+        # s3transfer's own setting, which boto3's constructor does not take
+        self._config.max_in_memory_upload_chunks = max(1, stream_parts_in_flight)
 
     # ------------------------------------------------------------------ helpers
     def _key(self, path: str) -> str:
@@ -309,18 +266,16 @@ class S3Storage(ArtifactStorage):
     def put_stream(
         self, fileobj: Readable, dest_path: str, *, size_hint: int | None = None
     ) -> None:
-        part_size = self._config.multipart_chunksize
-        if size_hint is not None and size_hint > part_size * _MAX_PARTS:
-            part_size = -(-size_hint // _MAX_PARTS)  # S3 takes at most 10,000 parts
-        head = [_read_full(fileobj, max(part_size, self._config.multipart_threshold))]
-        key = self._key(dest_path)
-        with self._errors(dest_path):
-            if len(head[0]) < self._config.multipart_threshold:
-                # under the threshold, so the body has ended: one PUT, as put_file does
-                self._client.put_object(Bucket=self.bucket, Key=key, Body=head[0])
-                return
-            upload = self._client.create_multipart_upload(Bucket=self.bucket, Key=key)
-            _StreamedUpload(self, key, upload["UploadId"]).run(head, fileobj, part_size)
+        # s3transfer reads a stream a part at a time (a body under the threshold is one PUT)
+        # and holds at most max_in_memory_upload_chunks parts; any failure, the stream's own
+        # included, aborts the multipart upload, so no object appears and an old one stays.
+        config = self._config
+        if size_hint is not None and size_hint > config.multipart_chunksize * _MAX_PARTS:
+            config = copy.copy(config)  # S3 takes at most 10,000 parts: larger ones
+            config.multipart_chunksize = -(-size_hint // _MAX_PARTS)
+        manager = self._transfer.create_transfer_manager(self._client, config)
+        with self._errors(dest_path), manager:
+            manager.upload(_FullReads(fileobj), self.bucket, self._key(dest_path)).result()
 
     def delete_prefix(self, prefix: str) -> None:
         key = self._key(prefix)

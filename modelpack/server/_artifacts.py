@@ -13,6 +13,7 @@ client, and any storage error, leave nothing at the path (a file already there i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
@@ -60,13 +61,15 @@ def _too_large(limit: int) -> ApiError:
 class _Body:
     """A request body as a blocking binary file, for a storage reading it in a worker thread.
 
-    Each ``read(n)`` asks the event loop for the next ``n`` bytes (one hop per read, so
-    large reads cost little) and returns exactly ``n`` until the end of the body. It raises
+    Each ``read(n)``, from any thread (the storage may read in threads of its own), asks the
+    event loop for the next ``n`` bytes (one hop per read, so large reads cost little) and
+    returns exactly ``n`` until the end of the body. It raises
     if the body goes over ``limit`` or ends short of the declared ``Content-Length``;
     starlette's ``ClientDisconnect`` passes through when the client goes away.
     """
 
     def __init__(self, request: Request, *, limit: int, declared: int | None) -> None:
+        self._loop = asyncio.get_running_loop()  # made in the handler: the server's loop
         self._chunks = request.stream().__aiter__()
         self._limit = limit
         self._declared = declared
@@ -75,9 +78,7 @@ class _Body:
         self.received = 0
 
     def read(self, size: int = -1) -> bytes:
-        import anyio.from_thread
-
-        return anyio.from_thread.run(self._read, size)
+        return asyncio.run_coroutine_threadsafe(self._read(size), self._loop).result()
 
     async def _read(self, size: int) -> bytes:
         parts = [self._rest] if self._rest else []
