@@ -184,8 +184,13 @@ _V4 = (
             ON DELETE CASCADE ON UPDATE CASCADE)""",
 )
 
+_V5 = (
+    "CREATE INDEX params_by_key ON params (key, run_id)",
+    "CREATE INDEX run_tags_by_key ON run_tags (key, run_id)",
+)
+
 #: version -> the statements that create it from the previous version
-PG_MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
+PG_MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5}
 
 if max(PG_MIGRATIONS) != LATEST_VERSION:  # pragma: no cover - caught by any test run
     raise ImportError(

@@ -171,6 +171,13 @@ _V4 = (
             ON DELETE CASCADE ON UPDATE CASCADE)""",
 )
 
+# Version 5: params and run tags by key (the keys of an experiment's runs, for the UI's
+# column chooser, without reading every row).
+_V5 = (
+    "CREATE INDEX params_by_key ON params (key, run_id)",
+    "CREATE INDEX run_tags_by_key ON run_tags (key, run_id)",
+)
+
 #: version -> the statements that create it from the previous version
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5}
 LATEST_VERSION = max(MIGRATIONS)
