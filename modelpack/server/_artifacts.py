@@ -59,13 +59,13 @@ def _too_large(limit: int) -> ApiError:
 
 
 class _Body:
-    """A request body as a blocking binary file, for a storage reading it in a worker thread.
+    """A request body as a blocking binary file, for a storage that reads it in threads.
 
-    Each ``read(n)``, from any thread (the storage may read in threads of its own), asks the
-    event loop for the next ``n`` bytes (one hop per read, so large reads cost little) and
-    returns exactly ``n`` until the end of the body. It raises
-    if the body goes over ``limit`` or ends short of the declared ``Content-Length``;
-    starlette's ``ClientDisconnect`` passes through when the client goes away.
+    Each ``read(n)``, from any thread but the event loop's (the storage may read in threads
+    of its own), asks the loop for the next ``n`` bytes (one hop per read, so large reads
+    cost little) and returns exactly ``n`` until the end of the body. It raises if the body
+    goes over ``limit`` or ends short of the declared ``Content-Length``; starlette's
+    ``ClientDisconnect`` passes through when the client goes away.
     """
 
     def __init__(self, request: Request, *, limit: int, declared: int | None) -> None:
