@@ -67,7 +67,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 ZONES = ["43_151", "1_2", "7_9", "161_236", "132_265"]
-RECORDS = {
+RECORDS: dict[str, list[dict[str, Any]]] = {
     "trivial": [{"a": 0.1, "b": -1.2, "c": 0.7}],
     "taxi": [{"PU_DO": "43_151", "trip_distance": 1.8}],
 }
@@ -448,7 +448,7 @@ def report(
         for i, s in enumerate(setups)
         if s.tool == "mlflow" and s.workers == 1
     }
-    raw = {s.model: med[i]["rps"] for i, s in enumerate(setups) if s.tool == "raw"}
+    raw_rps = {s.model: med[i]["rps"] for i, s in enumerate(setups) if s.tool == "raw"}
     wrk = shutil.which("wrk") and not args.python_load
     loadgen = f"wrk -t2 -c{args.connections}" if wrk else "Python load generator"
     loads = [r["load"] for rs in runs.values() for r in rs]
@@ -465,7 +465,7 @@ def report(
         m = med[i]
         ours = s.tool in ("modelpack", "mlflow")
         ratio = f"{m['rps'] / base[s.model]:.1f}x" if s.model in base and ours else ""
-        vs_raw = f"{m['rps'] / raw[s.model]:.0%}" if s.model in raw and s.answers else ""
+        vs_raw = f"{m['rps'] / raw_rps[s.model]:.0%}" if s.model in raw_rps and s.answers else ""
         errors = f" ({m['errors']:.0f} errors)" if m["errors"] else ""
         print(f"| {s.label} | {s.model if s.answers else '-'} | {m['rps']:,.0f}{errors} | "
               f"{m['p50']:.2f} | {m['p99']:.2f} | {m['startup']:.2f} | {vs_raw} | {ratio} |")  # fmt: skip
