@@ -463,7 +463,7 @@ class ScoringApp:
 
     # ------------------------------------------------------------------ Open Inference Protocol
     async def _v2_server(self, scope: dict[str, Any], receive: Any) -> _Result:
-        extensions = ["model_repository"]
+        extensions = list(_v2.EXTENSIONS)
         return (
             200,
             dumps({"name": "modelpack", "version": __version__, "extensions": extensions}),

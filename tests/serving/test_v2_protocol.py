@@ -391,3 +391,10 @@ def test_bytes_output_binary(tmp_path: Path) -> None:
         got.append(raw[4 : 4 + size].decode())
         raw = raw[4 + size :]
     assert got == clf.predict(X[:4]).tolist()
+
+
+def test_server_metadata_names_the_extensions(tensor_app: Any) -> None:
+    # the same list as gRPC's ServerMetadata (tests/serving/test_grpc.py)
+    resp = call_asgi(tensor_app, "GET", "/v2")
+    assert resp.status == 200
+    assert resp.json()["extensions"] == ["binary_tensor_data", "model_repository"]
