@@ -268,10 +268,9 @@ def serve(
     from modelpack.serving._server import serve_models
 
     if grpc_port is not None:
-        from modelpack._optional import require
+        from modelpack.serving._grpc import check_available
 
-        # before any model loads: a missing extra should not cost a long load first
-        require("grpc", "grpc", purpose="serving the Open Inference Protocol over gRPC")
+        check_available()  # before any model loads: a missing extra should not cost a load first
     sources = _sources(model_uri, name, models)
     config = _config(
         name=sources[0].name if len(sources) == 1 else None,

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from modelpack.pyfunc import PyFuncModel
     from modelpack.serving._metrics import Metrics
 
-__all__ = ["Lookup", "Servicer", "start_for_app", "start_server"]
+__all__ = ["Lookup", "Servicer", "check_available", "start_for_app", "start_server"]
 
 log = logging.getLogger("modelpack.serving")
 
@@ -65,10 +65,15 @@ _THREADS = 4
 _MAX_CALLS = 64
 
 
-def _messages() -> Any:
+def check_available() -> None:
+    """Raise MissingDependencyError naming the ``grpc`` extra when grpcio is not installed."""
     from modelpack._optional import require
 
     require("grpc", "grpc", purpose="serving the Open Inference Protocol over gRPC")
+
+
+def _messages() -> Any:
+    check_available()
     from modelpack.serving.proto import grpc_predict_v2_pb2
 
     return grpc_predict_v2_pb2
