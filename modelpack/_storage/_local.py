@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 from urllib.parse import unquote, urlparse
 
-from modelpack._safe_copy import copy_model_tree
+from modelpack._safe_copy import copy_model_tree, not_regular_error
 from modelpack._storage._base import (
     TMP_PREFIX,
     ArtifactStorage,
@@ -25,7 +26,7 @@ from modelpack._storage._base import (
     clean_path,
     join,
 )
-from modelpack.exceptions import StoreError
+from modelpack.exceptions import IntegrityError, StoreError
 
 __all__ = ["LocalStorage"]
 
@@ -71,8 +72,41 @@ class LocalStorage(ArtifactStorage):
         target = self._path(dest_path)
         if target == self.root:
             raise StoreError("a file needs a path inside the storage root, got the root itself")
+        if target.is_dir():
+            raise StoreError(
+                f"{clean_path(dest_path)!r} is a folder in the storage, not a file: give the "
+                "path of a file inside it, or another name"
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         return target
+
+    def _open_regular(self, path: str) -> IO[bytes]:
+        """Open the regular file at ``path`` for reading, refusing (unopened) a link, FIFO,
+        socket or device, and a path that leaves the root through a linked folder: files in
+        the storage are only ever written as regular files, so anything else was planted
+        there (a link could lead out of the root, a FIFO hang the reader, ``/dev/zero`` fill
+        its memory)."""
+        source = self._path(path)
+        try:
+            mode = os.lstat(source).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            raise self._missing(path) from None
+        if stat.S_ISDIR(mode):
+            raise self._missing(path)
+        if not stat.S_ISREG(mode):
+            raise not_regular_error(self.root, source, mode, action="read from", tree="it")
+        if not Path(os.path.realpath(source)).is_relative_to(os.path.realpath(self.root)):
+            raise IntegrityError(
+                f"refusing to read {source}: a linked folder on its path leads out of the "
+                f"storage root {self.root}; replace the link with a folder",
+                path=str(source),
+            )
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        f = open(os.open(source, flags), "rb")  # noqa: SIM115 - returned to the caller
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # swapped since the check
+            f.close()
+            raise not_regular_error(self.root, source, mode, action="read from", tree="it")
+        return f
 
     def put_file(self, local: str | os.PathLike[str], dest_path: str) -> None:
         source = Path(local)
@@ -110,12 +144,15 @@ class LocalStorage(ArtifactStorage):
             super().put_dir(local_dir, dest_prefix)  # someone else created it meanwhile
 
     def get_file(self, path: str, local: str | os.PathLike[str]) -> None:
-        source = self._path(path)
-        if not source.is_file():
-            raise self._missing(path)
-        target = Path(local)
-        target.parent.mkdir(parents=True, exist_ok=True)  # as the other backends do
-        _replace(target, lambda tmp: shutil.copyfile(source, tmp))
+        with self._open_regular(path) as source:
+            target = Path(local)
+            target.parent.mkdir(parents=True, exist_ok=True)  # as the other backends do
+
+            def fill(tmp: Path) -> None:
+                with open(tmp, "wb") as out:
+                    shutil.copyfileobj(source, out, _CHUNK)
+
+            _replace(target, fill)
 
     def list(self, prefix: str = "") -> list[FileInfo]:
         rel = clean_path(prefix)
@@ -160,7 +197,4 @@ class LocalStorage(ArtifactStorage):
                 target.unlink()
 
     def open_read(self, path: str) -> IO[bytes]:
-        source = self._path(path)
-        if not source.is_file():
-            raise self._missing(path)
-        return open(source, "rb")
+        return self._open_regular(path)
