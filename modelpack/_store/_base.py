@@ -163,6 +163,14 @@ class RunStore(ABC):
         the previous page, opaque to callers.
         """
 
+    def run_keys(self, experiment_ids: Sequence[str] | None) -> dict[str, list[str]]:
+        """``{"params": [...], "metrics": [...], "tags": [...]}``: the sorted keys any run of
+        the experiments has (None: every experiment). This default reads the newest runs'
+        keys (``_run_keys.SAMPLE_RUNS``); a SQL store reads every run's."""
+        from modelpack._store._run_keys import sampled_keys
+
+        return sampled_keys(self, experiment_ids)
+
     # artifacts: paths are relative to the run's artifact root, in POSIX form
     @abstractmethod
     def log_artifact(self, run_id: str, local_path: Path, artifact_path: str | None) -> None:

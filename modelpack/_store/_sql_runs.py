@@ -247,6 +247,15 @@ class SqlRuns(SqlExperiments, LocalArtifacts):
             runs = self._load_runs(conn, rows[:max_results])
         return PagedList(runs, encode_page_token(offset + len(runs)) if more else None)
 
+    def run_keys(self, experiment_ids: Sequence[str] | None) -> dict[str, list[str]]:
+        from modelpack._store._run_keys import sql_keys
+
+        experiments = None
+        if experiment_ids is not None:
+            experiments = [experiment_int(e) for e in experiment_ids]
+        with self.db.read() as conn:
+            return sql_keys(conn, experiments)
+
     # ------------------------------------------------------------------ params, metrics, tags
     def log_batch(
         self,

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from modelpack._store import Metric, NewRun, Store, get_store
-from modelpack.ui import _keys
-from modelpack.ui._keys import SAMPLE_RUNS, experiment_keys
+from modelpack._store import Metric, NewRun, Store, _run_keys, get_store
+from modelpack._store._run_keys import SAMPLE_RUNS
+from modelpack.exceptions import ModelNotFoundError
 from tests.ui.conftest import UI, _start
 
 #: more runs than the newest ones the chooser used to read
@@ -51,22 +51,22 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 def test_keys_of_every_run_by_where_the_runs_are(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_keys, "FEW_RUNS", 0)  # as with thousands of runs: count them first
+    monkeypatch.setattr(_run_keys, "FEW_RUNS", 0)  # as with thousands of runs: count them first
     ids = _fill(store)
-    big = experiment_keys(store, [ids["big"]])  # most runs: the others' keys are taken away
+    big = store.run_keys([ids["big"]])  # most runs: the others' keys are taken away
     assert big == {
         "params": ["alpha", "only_old"],
         "metrics": ["old_loss", "rmse"],
         "tags": ["mlflow.runName", "old_tag", "team"],
     }
-    small = experiment_keys(store, [ids["small"]])  # few runs: one pass over theirs
+    small = store.run_keys([ids["small"]])  # few runs: one pass over theirs
     assert small["params"] == ["beta"] and small["metrics"] == ["acc"]
-    both = experiment_keys(store, [ids["big"], ids["small"]])  # every run
+    both = store.run_keys([ids["big"], ids["small"]])  # every run
     assert both["params"] == ["alpha", "beta", "only_old"]
-    assert experiment_keys(store, None) == both
-    assert experiment_keys(store, [ids["empty"]]) == {"params": [], "metrics": [], "tags": []}
-    with pytest.raises(ValueError, match="whole numbers"):
-        experiment_keys(store, ["not-a-number"])
+    assert store.run_keys(None) == both
+    assert store.run_keys([ids["empty"]]) == {"params": [], "metrics": [], "tags": []}
+    with pytest.raises(ModelNotFoundError, match="experiment ids are integers"):
+        store.run_keys(["not-a-number"])
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +86,8 @@ def many_runs_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
 
 def test_few_runs_are_read_without_counting_the_store(store: Store) -> None:
     ids = _fill(store)
-    assert experiment_keys(store, [ids["big"]])["params"] == ["alpha", "only_old"]
-    assert experiment_keys(store, [ids["small"]])["params"] == ["beta"]
+    assert store.run_keys([ids["big"]])["params"] == ["alpha", "only_old"]
+    assert store.run_keys([ids["small"]])["params"] == ["beta"]
 
 
 def test_the_chooser_offers_a_key_only_the_oldest_run_has(page: Any, many_runs_ui: UI) -> None:
