@@ -171,6 +171,10 @@ class ArtifactReader:
             folder = _run_folder(info.experiment_id, run_id)
             if destination.exists(folder):
                 return _InStorage(destination, folder)
+        if scheme == _MLFLOW_ARTIFACTS:
+            # a server's proxy path, with no server destination here to resolve it against:
+            # the store reads it (whether a REST store module registered the scheme or not)
+            return None
         if is_remote_scheme(scheme):
             return _InStorage(self._storage(uri), "")
         return None

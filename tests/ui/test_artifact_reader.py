@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+# registers the mlflow-artifacts scheme with the storage factory, as any process that has
+# talked to a server has it: the reader must decide the same with or without it
+import modelpack._store._rest_artifacts  # noqa: F401
 from modelpack._storage import storage_for
 from modelpack.ui._artifacts import ArtifactReader, fetch_artifact, list_artifacts
 
