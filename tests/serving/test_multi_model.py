@@ -175,6 +175,8 @@ def test_loading_an_unknown_or_broken_model_says_why(
 
 
 def test_metrics_report_memory_per_model(server: Server) -> None:
+    # a request of its own, so the test does not lean on the ones before it in the module
+    assert server.post("/invocations/num", {"dataframe_records": NUM_ROWS}).status == 200
     text = server.get("/metrics").body.decode()
     pattern = r'^modelpack_model_memory_bytes\{model="([^"]+)",.*\} (\d+)$'
     sizes = dict(re.findall(pattern, text, re.M))
