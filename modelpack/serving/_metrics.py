@@ -91,6 +91,22 @@ class _Histogram:
         self.count += 1
 
 
+def _count(
+    counts: dict[tuple[str, Any], int],
+    latency: dict[str, _Histogram],
+    endpoint: str,
+    status: Any,
+    seconds: float,
+) -> None:
+    """One request to ``endpoint`` answered with ``status`` in ``seconds`` (REST or gRPC)."""
+    key = (endpoint, status)
+    counts[key] = counts.get(key, 0) + 1
+    hist = latency.get(endpoint)
+    if hist is None:
+        hist = latency[endpoint] = _Histogram(LATENCY_BUCKETS)
+    hist.observe(seconds)
+
+
 class Metrics:
     """Counters and histograms of one worker, optionally shared with its sibling workers."""
 
@@ -123,12 +139,7 @@ class Metrics:
         self.touch()
 
     def observe_request(self, endpoint: str, status: int, seconds: float) -> None:
-        key = (endpoint, status)
-        self.requests[key] = self.requests.get(key, 0) + 1
-        hist = self.latency.get(endpoint)
-        if hist is None:
-            hist = self.latency[endpoint] = _Histogram(LATENCY_BUCKETS)
-        hist.observe(seconds)
+        _count(self.requests, self.latency, endpoint, status, seconds)
         if self._share_dir is not None and not self._dirty:
             self._dirty = True
             self._schedule_dump()
@@ -137,12 +148,7 @@ class Metrics:
         """Count one gRPC call (any thread): ``method`` as ``/package.Service/Method``, ``code``
         the name of its status code (``OK``, ``NOT_FOUND``, ...)."""
         with self._grpc_lock:
-            key = (method, code)
-            self.grpc_requests[key] = self.grpc_requests.get(key, 0) + 1
-            hist = self.grpc_latency.get(method)
-            if hist is None:
-                hist = self.grpc_latency[method] = _Histogram(LATENCY_BUCKETS)
-            hist.observe(seconds)
+            _count(self.grpc_requests, self.grpc_latency, method, code, seconds)
             if self._share_dir is not None and self._grpc_timer is None:
                 self._grpc_timer = threading.Timer(_DUMP_EVERY, self._dump_grpc)
                 self._grpc_timer.daemon = True
